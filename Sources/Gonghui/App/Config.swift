@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+
+/// Everything the server reads from its environment, read once at start-up.
+/// A malformed value stops start-up with a message that names the variable.
+public struct GonghuiConfig: Sendable {
+    public enum DatabaseLocation: Sendable, Equatable {
+        case sqliteFile(String)
+        case sqliteMemory
+        case postgres(String)
+    }
+
+    public var database: DatabaseLocation = .sqliteFile("gonghui.sqlite")
+    /// 32 bytes for AES-GCM and the HMAC blind indexes; nil until a module needs one.
+    public var dataKey: [UInt8]?
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var logLevel: Logger.Level = .info
+    public var sms = "log"
+    /// The CSV of district-level federations the first migration creates (code,name_zh,name_en).
+    public var divisionsFile: String?
+    public var cityName = "北京市总工会"
+    public var cityDivisionCode = "110000"
+    /// Bcrypt cost; tests lower it so hundreds of sign-ins stay fast.
+    public var bcryptCost = 12
+
+    public init() {}
+
+    public struct Problem: Error, CustomStringConvertible, Equatable {
+        public let variable: String
+        public let message: String
+        public var description: String { "\(variable): \(message)" }
+    }
+
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(Problem) -> GonghuiConfig {
+        var config = GonghuiConfig()
+        func value(_ name: String) -> String? {
+            guard let raw = env[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        if let url = value("GONGHUI_DATABASE_URL") {
+            config.database = try parseDatabase(url)
+        }
+        if let key = value("GONGHUI_DATA_KEY") {
+            guard let bytes = Data(base64Encoded: key), bytes.count == 32 else {
+                throw Problem(variable: "GONGHUI_DATA_KEY", message: "must be the base64 of exactly 32 random bytes (openssl rand -base64 32)")
+            }
+            config.dataKey = Array(bytes)
+        }
+        if let host = value("GONGHUI_HOST") {
+            guard !host.contains(where: { $0 == "/" || $0 == " " }) else {
+                throw Problem(variable: "GONGHUI_HOST", message: "must be a host name or an IP address, got \(host)")
+            }
+            config.host = host
+        }
+        if let port = value("GONGHUI_PORT") {
+            guard let number = Int(port), (1...65535).contains(number) else {
+                throw Problem(variable: "GONGHUI_PORT", message: "must be a port number from 1 to 65535, got \(port)")
+            }
+            config.port = number
+        }
+        if let level = value("GONGHUI_LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw Problem(variable: "GONGHUI_LOG_LEVEL", message: "must be one of trace, debug, info, notice, warning, error, critical; got \(level)")
+            }
+            config.logLevel = parsed
+        }
+        if let sms = value("GONGHUI_SMS") {
+            guard sms == "log" else {
+                throw Problem(variable: "GONGHUI_SMS", message: "the only SMS driver in this build is 'log', got \(sms)")
+            }
+            config.sms = sms
+        }
+        if let file = value("GONGHUI_DIVISIONS_FILE") {
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw Problem(variable: "GONGHUI_DIVISIONS_FILE", message: "cannot read \(file)")
+            }
+            config.divisionsFile = file
+        }
+        if let name = value("GONGHUI_CITY_NAME") { config.cityName = name }
+        if let code = value("GONGHUI_CITY_CODE") {
+            guard code.count == 6, code.allSatisfy(\.isASCII), code.allSatisfy(\.isNumber) else {
+                throw Problem(variable: "GONGHUI_CITY_CODE", message: "must be a six-digit GB/T 2260 code, got \(code)")
+            }
+            config.cityDivisionCode = code
+        }
+        return config
+    }
+
+    static func parseDatabase(_ url: String) throws(Problem) -> DatabaseLocation {
+        let problem = Problem(
+            variable: "GONGHUI_DATABASE_URL",
+            message: "must be sqlite://PATH (for example sqlite://gonghui.sqlite), sqlite://:memory: or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+        if url.hasPrefix("sqlite://") {
+            let path = String(url.dropFirst("sqlite://".count))
+            guard !path.isEmpty else { throw problem }
+            return path == ":memory:" ? .sqliteMemory : .sqliteFile(path)
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            guard let parsed = URL(string: url), let host = parsed.host, !host.isEmpty,
+                  parsed.path.count > 1, parsed.port.map({ (1...65535).contains($0) }) ?? true
+            else { throw problem }
+            return .postgres(url)
+        }
+        throw problem
+    }
+}

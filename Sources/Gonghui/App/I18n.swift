@@ -1,0 +1,73 @@
+import Foundation
+import Vapor
+
+/// The two languages people read Gonghui in; zh-Hans is the default.
+public enum Lang: String, CaseIterable, Sendable, Codable {
+    case zhHans = "zh-Hans"
+    case en
+
+    /// Reads `zh`, `zh-CN`, `en-US`, `en;q=0.8` …; anything else is nil.
+    public init?(tag: String) {
+        let lowered = tag.trimmingCharacters(in: .whitespaces).lowercased()
+        if lowered.hasPrefix("zh") { self = .zhHans } else if lowered.hasPrefix("en") { self = .en } else { return nil }
+    }
+
+    public var htmlTag: String { self == .zhHans ? "zh-CN" : "en" }
+}
+
+/// Every string a person reads, from Resources/Locales/{zh-Hans,en}.json.
+public struct Localizer: Sendable {
+    let tables: [Lang: [String: String]]
+
+    public init(directory: String) throws {
+        var tables: [Lang: [String: String]] = [:]
+        for lang in Lang.allCases {
+            let path = directory + "/" + lang.rawValue + ".json"
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            tables[lang] = try JSONDecoder().decode([String: String].self, from: data)
+        }
+        self.tables = tables
+    }
+
+    /// The text for `key`, `{name}` placeholders filled from `args`. A missing key falls back to
+    /// Chinese, then to the key itself, so a gap shows on screen instead of failing the page.
+    public func text(_ key: String, _ lang: Lang, _ args: [String: String] = [:]) -> String {
+        var text = tables[lang]?[key] ?? tables[.zhHans]?[key] ?? key
+        for (name, value) in args {
+            text = text.replacingOccurrences(of: "{\(name)}", with: value)
+        }
+        return text
+    }
+
+    public func keys(_ lang: Lang) -> Set<String> { Set(tables[lang]?.keys ?? [:].keys) }
+}
+
+extension Application {
+    private struct LocalizerKey: StorageKey { typealias Value = Localizer }
+
+    public var localizer: Localizer {
+        get {
+            guard let localizer = storage[LocalizerKey.self] else { fatalError("Localizer not configured") }
+            return localizer
+        }
+        set { storage[LocalizerKey.self] = newValue }
+    }
+}
+
+extension Request {
+    static let langCookie = "gh_lang"
+
+    /// The page's language: a `?lang=` switch, then the sticky cookie, then Accept-Language.
+    public var lang: Lang {
+        if let tag = query[String.self, at: "lang"], let lang = Lang(tag: tag) { return lang }
+        if let cookie = cookies[Self.langCookie]?.string, let lang = Lang(rawValue: cookie) { return lang }
+        for tag in headers[.acceptLanguage].flatMap({ $0.split(separator: ",") }) {
+            if let lang = Lang(tag: String(tag.split(separator: ";")[0])) { return lang }
+        }
+        return .zhHans
+    }
+
+    public func t(_ key: String, _ args: [String: String] = [:]) -> String {
+        application.localizer.text(key, lang, args)
+    }
+}

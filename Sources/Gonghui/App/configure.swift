@@ -1,0 +1,106 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Leaf
+import Vapor
+
+extension Application {
+    private struct ConfigKey: StorageKey { typealias Value = GonghuiConfig }
+
+    public var gonghui: GonghuiConfig {
+        get { storage[ConfigKey.self] ?? GonghuiConfig() }
+        set { storage[ConfigKey.self] = newValue }
+    }
+}
+
+/// Where the Resources and Public folders are: the working directory when it has them (a
+/// deployment, `swift run` from the checkout), else the checkout this binary was built from.
+enum AppPaths {
+    static func root() -> String {
+        let cwd = FileManager.default.currentDirectoryPath
+        if FileManager.default.fileExists(atPath: cwd + "/Resources/Views") { return cwd + "/" }
+        // Sources/Gonghui/App/configure.swift → the package root.
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path + "/"
+    }
+}
+
+/// Builds the application the server runs and the tests exercise: one function, both uses.
+public func configure(_ app: Application, _ config: GonghuiConfig) async throws {
+    app.gonghui = config
+    app.logger.logLevel = config.logLevel
+    app.http.server.configuration.hostname = config.host
+    app.http.server.configuration.port = config.port
+    let root = AppPaths.root()
+    app.directory = DirectoryConfiguration(workingDirectory: root)
+
+    switch config.database {
+    case let .sqliteFile(path):
+        app.databases.use(.sqlite(.file(path)), as: .sqlite)
+    case .sqliteMemory:
+        app.databases.use(.sqlite(.memory), as: .sqlite)
+    case let .postgres(url):
+        app.databases.use(try .postgres(url: url), as: .psql)
+    }
+
+    app.localizer = try Localizer(directory: root + "Resources/Locales")
+    app.views.use(.leaf)
+    app.leaf.tags["t"] = TranslateTag()
+    app.leaf.cache.isEnabled = app.environment.isRelease
+    app.passwords.use(.bcrypt(cost: config.bcryptCost))
+    app.decoyPasswordHash = try Bcrypt.hash("decoy-password-\(UUID())", cost: config.bcryptCost)
+
+    app.sessions.use(.fluent)
+    app.sessions.configuration = SessionsConfiguration(cookieName: "gh_session") { id in
+        HTTPCookies.Value(string: id.string, expires: Date(timeIntervalSinceNow: 12 * 3600), maxAge: nil,
+                          domain: nil, path: "/", isSecure: false, isHTTPOnly: true, sameSite: .lax)
+    }
+
+    let divisions = config.divisionsFile ?? root + "Resources/Data/beijing-districts.csv"
+    let seed = try FederationSeed.load(path: divisions, cityName: config.cityName, cityCode: config.cityDivisionCode)
+    app.migrations.add(CreateFederationTree(seed: seed))
+    app.migrations.add(CreateStaffUsers())
+    app.migrations.add(CreateApiTokens())
+    app.migrations.add(CreateAuditEvents())
+    app.migrations.add(SessionRecord.migration)
+
+    app.orgDependents.register(OrgDependent(
+        labelKey: "org.counts.staff", blocksDeleteKey: "error.org.hasStaff", table: StaffUser.schema, orgColumn: "org_id"))
+    ConsoleNav.registerFoundation(app)
+    _ = MetricsSetup.registry
+
+    app.middleware = Middlewares()
+    app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
+    app.middleware.use(RequestIDMiddleware())
+    app.middleware.use(ProblemMiddleware())
+    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+
+    try routes(app)
+}
+
+func routes(_ app: Application) throws {
+    try app.register(collection: OpsController())
+    app.get("openapi.yaml") { req async throws -> Response in
+        let response = try await req.fileio.asyncStreamFile(at: req.application.directory.workingDirectory + "openapi.yaml")
+        response.headers.contentType = HTTPMediaType(type: "application", subType: "yaml", parameters: ["charset": "utf-8"])
+        return response
+    }
+
+    let api = app.grouped("api", "v1")
+    let auth = AuthController()
+    try api.register(collection: auth)
+    let signedIn = api.grouped(BearerAuthMiddleware())
+    auth.bootProtected(routes: signedIn)
+    try signedIn.register(collection: OrgController())
+    try signedIn.register(collection: AuditController())
+
+    let pages = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
+    try pages.register(collection: SignInPages())
+    let console = pages.grouped(RequireStaffPage())
+    try console.register(collection: HomePages())
+    try console.register(collection: OrgPages())
+    try console.register(collection: StaffPages())
+    try console.register(collection: AuditPages())
+}

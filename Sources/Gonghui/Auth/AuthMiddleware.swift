@@ -1,0 +1,97 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// The API's door: a live bearer token of an enabled account, or 401.
+struct BearerAuthMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard let bearer = request.headers.bearerAuthorization?.token, bearer.count < 200 else {
+            throw AppError.unauthorized
+        }
+        guard let token = try await ApiToken.query(on: request.db)
+            .filter(\.$tokenHash == Tokens.hash(bearer))
+            .filter(\.$revokedAt == nil)
+            .filter(\.$expiresAt > Date())
+            .first(),
+            let staff = try await StaffUser.find(token.staffID, on: request.db),
+            let scope = try await SignIn.scope(for: staff, on: request.db)
+        else { throw AppError.unauthorized }
+        request.setScope(scope)
+        request.apiTokenID = token.id
+        request.logger[metadataKey: "staff"] = .string(String(scope.staffID))
+        return try await next.respond(to: request)
+    }
+}
+
+extension Request {
+    private struct TokenKey: StorageKey { typealias Value = Int }
+
+    /// The id of the bearer token this API request came with.
+    var apiTokenID: Int? {
+        get { storage[TokenKey.self] }
+        set { storage[TokenKey.self] = newValue }
+    }
+}
+
+/// The console's door: the staff id kept in the database-backed session.
+/// Pages that need a signed-in user are behind `RequireStaffPage`.
+struct SessionAuthMiddleware: AsyncMiddleware {
+    static let key = "staff"
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let raw = request.session.data[Self.key], let id = Int(raw),
+           let staff = try await StaffUser.find(id, on: request.db) {
+            if let scope = try await SignIn.scope(for: staff, on: request.db) {
+                request.setScope(scope)
+                request.logger[metadataKey: "staff"] = .string(String(id))
+            } else {
+                request.session.data[Self.key] = nil
+            }
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+struct RequireStaffPage: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard request.optionalScope != nil else {
+            let next = request.url.string.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2Fconsole"
+            return request.redirect(to: "/login?next=\(next)")
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+/// Every console form carries the session's token in `_csrf`; a POST without it is refused.
+struct CSRFMiddleware: AsyncMiddleware {
+    static let field = "_csrf"
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if request.method != .GET && request.method != .HEAD {
+            let sent = try? request.content.get(String.self, at: Self.field)
+            guard let expected = request.session.data[Self.field], let sent,
+                  Data(sent.utf8).constantTimeEquals(Data(expected.utf8))
+            else {
+                throw AppError(.forbidden, "error.csrf")
+            }
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+extension Request {
+    /// The session's CSRF token, made on first use.
+    var csrfToken: String {
+        if let token = session.data[CSRFMiddleware.field] { return token }
+        let token = [UInt8].random(count: 24).base64
+        session.data[CSRFMiddleware.field] = token
+        return token
+    }
+}
+
+extension Data {
+    func constantTimeEquals(_ other: Data) -> Bool {
+        guard count == other.count else { return false }
+        return zip(self, other).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

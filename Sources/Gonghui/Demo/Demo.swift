@@ -1,0 +1,90 @@
+import Fluent
+import Foundation
+import GonghuiCore
+import Vapor
+
+/// `gonghui demo`: a small realistic Beijing in gonghui-demo.sqlite, an account for each role,
+/// the sign-ins printed, then the server on http://127.0.0.1:8080.
+enum Demo {
+    static let password = "gonghui2024"
+    static let databaseFile = "gonghui-demo.sqlite"
+
+    struct Account {
+        let username: String
+        let name: String
+        let role: StaffRole
+        /// How to find the node: a kind and a name (nil: the city).
+        let org: (OrgKind, String)?
+    }
+
+    static let accounts: [Account] = [
+        Account(username: "admin", name: "市总工会管理员", role: .cityAdmin, org: nil),
+        Account(username: "chaoyang", name: "朝阳区总工会 王芳", role: .districtStaff, org: (.district, "朝阳区总工会")),
+        Account(username: "haidian", name: "海淀区总工会 李强", role: .districtStaff, org: (.district, "海淀区总工会")),
+        Account(username: "jianwai", name: "建外街道总工会 张伟", role: .streetStaff, org: (.street, "建外街道总工会")),
+        Account(username: "union", name: "基层工会主席 刘洋", role: .unionAdmin, org: (.enterprise, "建外")),
+        Account(username: "hotline", name: "12351 坐席 陈静", role: .hotlineAgent, org: nil),
+        Account(username: "station", name: "驿站管理员 赵磊", role: .stationKeeper, org: (.community, "建外")),
+    ]
+
+    static func run(env: Environment, config baseConfig: GonghuiConfig) async throws {
+        var config = baseConfig
+        config.database = .sqliteFile(databaseFile)
+        if config.dataKey == nil {
+            config.dataKey = try loadOrMakeKey()
+        }
+        var env = env
+        env.arguments = [env.arguments.first ?? "gonghui", "serve"]
+        let app = try await Application.make(env)
+        do {
+            try await configure(app, config)
+            try await app.autoMigrate()
+            let seeded = try await Seeder(db: app.db, progress: { app.logger.info("\($0)") }).seed(.demo)
+            try await ensureAccounts(app)
+            printSignIns(config, fresh: seeded)
+            try await app.execute()
+            try await app.asyncShutdown()
+        } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+    }
+
+    /// The demo's data key lives beside its database, so reruns can read what earlier runs wrote.
+    static func loadOrMakeKey() throws -> [UInt8] {
+        let path = "gonghui-demo.key"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8),
+           let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 {
+            return Array(data)
+        }
+        let key = [UInt8].random(count: 32)
+        try Data(key).base64EncodedString().write(toFile: path, atomically: true, encoding: .utf8)
+        print("Made a demo data key in \(path) (GONGHUI_DATA_KEY). Keep it beside \(databaseFile).")
+        return key
+    }
+
+    static func ensureAccounts(_ app: Application) async throws {
+        for account in accounts where try await StaffUser.query(on: app.db).filter(\.$username == account.username).count() == 0 {
+            var query = Organization.query(on: app.db)
+            if let (kind, name) = account.org {
+                query = query.filter(\.$kind == kind).filter(\.$name ~~ name)
+            } else {
+                query = query.filter(\.$parentID == nil)
+            }
+            guard let org = try await query.sort(\.$id).first() else { continue }
+            _ = try await CreateAdminCommand.create(username: account.username, password: password, orgID: org.id,
+                                                    role: account.role.rawValue, name: account.name, on: app)
+        }
+    }
+
+    static func printSignIns(_ config: GonghuiConfig, fresh: Bool) {
+        var lines = ["", "Gonghui demo 工会服务平台演示 — \(fresh ? "new" : "reused") \(databaseFile)",
+                     "Console: http://\(config.host):\(config.port)/login   (password for every account: \(password))", ""]
+        for account in accounts {
+            lines.append("  " + account.username.padding(toLength: 10, withPad: " ", startingAt: 0)
+                         + account.role.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0) + account.name)
+        }
+        lines.append("")
+        print(lines.joined(separator: "\n"))
+    }
+}

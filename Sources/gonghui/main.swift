@@ -1,0 +1,3 @@
+import Gonghui
+
+await Entrypoint.main()
