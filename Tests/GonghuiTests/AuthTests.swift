@@ -140,3 +140,20 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct PasswordChangeTests {
+    @Test func changingOnesOwnPasswordKeepsThisTokenAndRevokesTheOthers() async throws {
+        try await withApp { app in
+            _ = try await Fixture.make(app)
+            let phone = try await app.token("jianwai")
+            let laptop = try await app.token("jianwai")
+            let me = try await StaffUser.query(on: app.db).filter(\.$username == "jianwai").first()!
+            let changed = try await app.send(.PATCH, "/api/v1/staff/\(me.id!)", laptop, json: "{\"password\":\"new-secret-99\"}")
+            #expect(changed.status == .ok)
+            #expect(try await app.send(.GET, "/api/v1/me", laptop).status == .ok)
+            #expect(try await app.send(.GET, "/api/v1/me", phone).status == .unauthorized)
+            // nor can one disable oneself or change one's own role
+            #expect(try await app.send(.PATCH, "/api/v1/staff/\(me.id!)", laptop, json: "{\"disabled\":true}").status == .forbidden)
+        }
+    }
+}

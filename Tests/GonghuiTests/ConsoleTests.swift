@@ -52,7 +52,7 @@ struct ConsoleSession {
 @Suite struct ConsoleTests {
     @Test func signInPageIsChineseByDefaultAndEnglishSticks() async throws {
         try await withApp { app in
-            let zh = try await app.testing().sendRequest(.GET, "/login")
+            let zh = try await app.testing().sendRequest(.GET, "/login", headers: ["Accept-Language": "en-US,en;q=0.9"])
             #expect(zh.status == .ok)
             #expect(zh.body.string.contains("工作人员登录"))
             #expect(zh.body.string.contains("lang=\"zh-CN\""))

@@ -57,10 +57,13 @@ extension Application {
 extension Request {
     static let langCookie = "gh_lang"
 
-    /// The page's language: a `?lang=` switch, then the sticky cookie, then Accept-Language.
+    /// The language: a `?lang=` switch, then the sticky cookie. The console is Chinese unless its
+    /// user chose otherwise (a browser's English default is not a choice); the API, whose clients
+    /// set it on purpose, also follows Accept-Language.
     public var lang: Lang {
         if let tag = query[String.self, at: "lang"], let lang = Lang(tag: tag) { return lang }
         if let cookie = cookies[Self.langCookie]?.string, let lang = Lang(rawValue: cookie) { return lang }
+        guard url.path.hasPrefix("/api/") else { return .zhHans }
         for tag in headers[.acceptLanguage].flatMap({ $0.split(separator: ",") }) {
             if let lang = Lang(tag: String(tag.split(separator: ";")[0])) { return lang }
         }

@@ -72,9 +72,10 @@ enum Tokens {
     }
 
     /// Revokes every live token of an account (disabled, password changed).
-    static func revokeAll(staffID: Int, on db: any Database) async throws {
-        try await ApiToken.query(on: db).filter(\.$staffID == staffID).filter(\.$revokedAt == nil)
-            .set(\.$revokedAt, to: Date()).update()
+    static func revokeAll(staffID: Int, except keep: Int? = nil, on db: any Database) async throws {
+        var query = ApiToken.query(on: db).filter(\.$staffID == staffID).filter(\.$revokedAt == nil)
+        if let keep { query = query.filter(\.$id != keep) }
+        try await query.set(\.$revokedAt, to: Date()).update()
     }
 }
 

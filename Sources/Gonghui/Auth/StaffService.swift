@@ -98,7 +98,8 @@ struct StaffService {
         let (revokeTokens, changedFields) = (revoke, changed)
         try await db.transaction { tx in
             try await staff.save(on: tx)
-            if revokeTokens { try await Tokens.revokeAll(staffID: id, on: tx) }
+            // Changing one's own password signs out every other device, not this one.
+            if revokeTokens { try await Tokens.revokeAll(staffID: id, except: id == scope.staffID ? request.apiTokenID : nil, on: tx) }
             if !changedFields.isEmpty {
                 try await request.audit.record("staff.update", targetType: "staff", targetID: id, org: target,
                                                details: ["fields": changedFields.joined(separator: ",")], on: tx)

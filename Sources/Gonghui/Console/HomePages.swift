@@ -31,15 +31,15 @@ struct OrgRow: Encodable {
     let name: String
     let kind: String
     let kindLabel: String
-    let divisionCode: String
-    let creditCode: String
+    let divisionCode: String?
+    let creditCode: String?
     let creditWarning: String?
-    let foundedOn: String
-    let chairName: String
-    let contactName: String
-    let contactPhone: String
-    let address: String
-    let termEndsOn: String
+    let foundedOn: String?
+    let chairName: String?
+    let contactName: String?
+    let contactPhone: String?
+    let address: String?
+    let termEndsOn: String?
     let termExpired: Bool
     var descendants = 0
     var grassroots = 0
@@ -50,15 +50,15 @@ struct OrgRow: Encodable {
         name = org.name
         kind = org.kind.rawValue
         kindLabel = req.t("org.kind.\(org.kind.rawValue)")
-        divisionCode = org.divisionCode ?? ""
-        creditCode = org.creditCode ?? ""
+        divisionCode = org.divisionCode.flatMap { $0.isEmpty ? nil : $0 }
+        creditCode = org.creditCode.flatMap { $0.isEmpty ? nil : $0 }
         creditWarning = org.creditCodeChecksumFails ? req.t("warning.creditCode.checksum") : nil
-        foundedOn = org.foundedOn ?? ""
-        chairName = org.chairName ?? ""
-        contactName = org.contactName ?? ""
-        contactPhone = org.contactPhone ?? ""
-        address = org.address ?? ""
-        termEndsOn = org.termEndsOn ?? ""
+        foundedOn = org.foundedOn.flatMap { $0.isEmpty ? nil : $0 }
+        chairName = org.chairName.flatMap { $0.isEmpty ? nil : $0 }
+        contactName = org.contactName.flatMap { $0.isEmpty ? nil : $0 }
+        contactPhone = org.contactPhone.flatMap { $0.isEmpty ? nil : $0 }
+        address = org.address.flatMap { $0.isEmpty ? nil : $0 }
+        termEndsOn = org.termEndsOn.flatMap { $0.isEmpty ? nil : $0 }
         termExpired = org.termEndsOn.map { $0 < ShanghaiClock.today().description } ?? false
     }
 }

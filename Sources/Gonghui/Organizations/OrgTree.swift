@@ -16,14 +16,15 @@ enum OrgTree {
     }
 
     /// Moves `node` and everything below it under `newParent`, in one statement for the subtree.
+    /// (The casts matter: PostgreSQL has no `substr(text, bigint)`, and binds are 64-bit.)
     static func move(_ node: Organization, under newParent: Organization, on db: any Database) async throws {
         let oldPath = node.treePath
         let newPath = newParent.treePath.child(id: try node.requireID())
         let delta = newParent.depth + 1 - node.depth
         try await db.sql.raw("""
             UPDATE organizations
-            SET path = \(bind: newPath.value) || substr(path, \(bind: oldPath.value.count + 1)),
-                depth = depth + \(bind: delta)
+            SET path = \(bind: newPath.value) || substr(path, CAST(\(bind: oldPath.value.count + 1) AS INTEGER)),
+                depth = depth + CAST(\(bind: delta) AS INTEGER)
             WHERE path >= \(bind: oldPath.value) AND path < \(bind: oldPath.upperBound)
             """).run()
         node.parentID = newParent.id
