@@ -15,6 +15,7 @@ func withApp(_ body: (Application) async throws -> Void) async throws {
     var config = GonghuiConfig()
     config.bcryptCost = 4
     config.logLevel = .warning
+    config.dataKey = Array(repeating: 7, count: 32)
     if let admin = ProcessInfo.processInfo.environment["GONGHUI_TEST_POSTGRES_URL"], !admin.isEmpty {
         let name = "gh_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         app.databases.use(try .postgres(url: admin), as: .init(string: "pgadmin"), isDefault: false)
@@ -30,7 +31,9 @@ func withApp(_ body: (Application) async throws -> Void) async throws {
         try await configure(app, config)
         try await app.autoMigrate()
         try await body(app)
+        await app.imports.waitForAll()
     } catch {
+        await app.imports.waitForAll()
         try? await app.asyncShutdown()
         throw error
     }

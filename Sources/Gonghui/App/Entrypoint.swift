@@ -45,5 +45,7 @@ public enum Entrypoint {
     static func registerCommands(_ app: Application) {
         app.asyncCommands.use(CreateAdminCommand(), as: "create-admin")
         app.asyncCommands.use(SeedCommand(), as: "seed")
+        app.asyncCommands.use(ImportCommand(), as: "import")
+        app.asyncCommands.use(BenchImportCommand(), as: "bench-import")
     }
 }

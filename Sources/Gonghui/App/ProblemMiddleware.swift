@@ -42,6 +42,9 @@ struct ProblemMiddleware: AsyncMiddleware {
         if appError.status == .unauthorized, request.isAPI {
             headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer")
         }
+        if appError.status == .tooManyRequests, let seconds = appError.args["seconds"] {
+            headers.replaceOrAdd(name: .retryAfter, value: seconds)
+        }
         if request.isAPI || !request.prefersHTML {
             headers.contentType = HTTPMediaType(type: "application", subType: "problem+json", parameters: ["charset": "utf-8"])
             let body = (try? JSONEncoder().encode(problem)) ?? Data()

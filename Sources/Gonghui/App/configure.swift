@@ -65,10 +65,20 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.migrations.add(CreateApiTokens())
     app.migrations.add(CreateAuditEvents())
     app.migrations.add(SessionRecord.migration)
+    app.migrations.add(CreateMembers())
+    app.migrations.add(CreateImportJobs())
 
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.staff", blocksDeleteKey: "error.org.hasStaff", table: StaffUser.schema, orgColumn: "org_id"))
+    app.orgDependents.register(OrgDependent(
+        labelKey: "org.counts.members", blocksDeleteKey: "error.org.hasMembers", table: Member.schema, orgColumn: "org_id"))
+    guard let dataKey = config.dataKey else {
+        throw GonghuiConfig.Problem(variable: "GONGHUI_DATA_KEY",
+                                    message: "is required: the base64 of 32 random bytes (openssl rand -base64 32); it encrypts ID numbers")
+    }
+    app.fieldCipher = FieldCipher(dataKey: dataKey)
     ConsoleNav.registerFoundation(app)
+    MemberPages.registerNav(app)
     _ = MetricsSetup.registry
 
     app.middleware = Middlewares()
@@ -95,12 +105,19 @@ func routes(_ app: Application) throws {
     auth.bootProtected(routes: signedIn)
     try signedIn.register(collection: OrgController())
     try signedIn.register(collection: AuditController())
+    try api.register(collection: ApplicationController())
+    ApplicationController().bootProtected(routes: signedIn)
+    try signedIn.register(collection: MemberController())
+    try signedIn.register(collection: RosterFileController())
+    try api.register(collection: MemberSelfController())
 
     let pages = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try pages.register(collection: SignInPages())
+    try pages.register(collection: PublicPages())
     let console = pages.grouped(RequireStaffPage())
     try console.register(collection: HomePages())
     try console.register(collection: OrgPages())
     try console.register(collection: StaffPages())
     try console.register(collection: AuditPages())
+    try console.register(collection: MemberPages())
 }

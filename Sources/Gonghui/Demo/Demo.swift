@@ -40,6 +40,13 @@ enum Demo {
             try await configure(app, config)
             try await app.autoMigrate()
             let seeded = try await Seeder(db: app.db, progress: { app.logger.info("\($0)") }).seed(.demo)
+            if seeded {
+                let members = MemberSeeder(db: app.db, cipher: app.fieldCipher, cardPrefix: CardSerials.prefix(app), progress: { app.logger.info("\($0)") })
+                try await members.seed(count: Seeder.Scale.demo.members)
+                if let street = try await Organization.query(on: app.db).filter(\.$kind == .street).filter(\.$name ~~ "建外").first() {
+                    try await members.pendingApplications(at: street, count: 4)
+                }
+            }
             try await ensureAccounts(app)
             printSignIns(config, fresh: seeded)
             try await app.execute()

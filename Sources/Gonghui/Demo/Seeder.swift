@@ -116,7 +116,8 @@ struct Seeder {
 /// `gonghui seed --scale demo|city|beijing`.
 struct SeedCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Option(name: "scale", help: "demo (~400 unions), city (10,000) or beijing (343 streets, 56,000 unions)") var scale: String?
+        @Option(name: "scale", help: "demo (~400 unions, 3,000 members), city (10,000 unions, 200,000 members) or beijing (343 streets, 56,000 unions, 6.21 million members)") var scale: String?
+        @Option(name: "members", help: "How many members instead of the scale's number") var members: Int?
         init() {}
     }
 
@@ -130,6 +131,8 @@ struct SeedCommand: AsyncCommand {
         try await app.autoMigrate()
         let console = context.console
         let seeded = try await Seeder(db: app.db, progress: { console.info($0) }).seed(scale)
-        if !seeded { console.warning("The tree already has streets; nothing was added. Seed an empty database.") }
+        if !seeded { console.warning("The tree already has streets; nothing was added. Seed an empty database.") ; return }
+        try await MemberSeeder(db: app.db, cipher: app.fieldCipher, cardPrefix: CardSerials.prefix(app), progress: { console.info($0) })
+            .seed(count: signature.members ?? scale.members)
     }
 }

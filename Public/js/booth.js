@@ -1,0 +1,65 @@
+// The booth screen: new applications appear without reloading (polling every 3 s), and each is
+// approved with one tap; the card number comes back on the same card.
+(function () {
+  var box = document.getElementById('booth');
+  if (!box) return;
+  var d = box.dataset, lastId = 0, state = document.getElementById('booth-state');
+  var unions = document.getElementById('unions').innerHTML;
+  var remembered = localStorage.getItem('gh-booth-union-' + d.org) || '';
+  box.innerHTML = '';
+  function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
+  function render(a, fresh) {
+    var el = document.createElement('div');
+    el.className = 'booth-item' + (a.status === 'approved' ? ' done' : '') + (fresh ? ' fresh' : '');
+    el.dataset.id = a.id;
+    var html = '<b>' + esc(a.name) + '</b> <span class="muted">' + esc(a.sexAge) + ' · ' + esc(a.idMasked) + ' · ' + esc(a.phone) + '</span>' +
+      '<div>' + esc(a.employer) + ' <span class="muted">' + esc(a.createdAt) + '</span></div>';
+    if (a.status === 'approved') {
+      html += '<div>' + esc(d.approved) + ' · ' + esc(d.card) + ' <b>' + esc(a.card) + '</b></div>';
+    } else {
+      html += '<form>' + (a.orgIsUnion ? '' : '<select name="orgId" aria-label="' + esc(d.union) + '">' + unions + '</select>') +
+        '<button class="primary" type="submit">' + esc(d.approve) + '</button> <a href="/console/applications/' + a.id + '">' + esc(d.reject) + '</a></form>';
+    }
+    el.innerHTML = html;
+    var form = el.querySelector('form');
+    if (form) {
+      var select = form.querySelector('select');
+      if (select && remembered) select.value = remembered;
+      form.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        var body = new URLSearchParams();
+        body.set('_csrf', d.csrf);
+        if (select) { body.set('orgId', select.value); localStorage.setItem('gh-booth-union-' + d.org, select.value); remembered = select.value; }
+        form.querySelector('button').disabled = true;
+        fetch('/console/applications/' + a.id + '/approve', { method: 'POST', body: body, headers: { 'Accept': 'application/json' }, credentials: 'same-origin' })
+          .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+          .then(function (res) {
+            if (!res.ok) { throw new Error((res.j.errors && res.j.errors[0] && res.j.errors[0].message) || res.j.detail || res.j.title); }
+            a.status = 'approved'; a.card = res.j.cardNumberGrouped || res.j.cardNumber;
+            el.replaceWith(render(a, false));
+          })
+          .catch(function (e) { form.querySelector('button').disabled = false; alert(e.message || d.error); });
+      });
+    }
+    return el;
+  }
+  function poll() {
+    var url = '/console/booth/feed?org=' + encodeURIComponent(d.org) + (d.meeting ? '&meeting=' + encodeURIComponent(d.meeting) : '') + '&after=' + lastId;
+    fetch(url, { headers: { 'Accept': 'application/json' }, credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (j) {
+        j.items.forEach(function (a) {
+          lastId = Math.max(lastId, a.id);
+          var old = box.querySelector('[data-id="' + a.id + '"]');
+          var el = render(a, !old && j.first !== true);
+          if (old) old.replaceWith(el); else box.insertBefore(el, box.firstChild);
+        });
+        if (!box.children.length) box.innerHTML = '<p class="muted">' + esc(d.empty) + '</p>';
+        else { var p = box.querySelector('p.muted'); if (p) p.remove(); }
+        state.textContent = state.textContent.replace(/ ·.*$/, '') + ' · ' + new Date().toLocaleTimeString();
+      })
+      .catch(function () { state.textContent = d.error; })
+      .then(function () { setTimeout(poll, 3000); });
+  }
+  poll();
+})();

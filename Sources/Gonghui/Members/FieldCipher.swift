@@ -1,0 +1,65 @@
+import Crypto
+import Foundation
+import Vapor
+
+/// Encrypts resident ID numbers at rest and makes their blind index.
+///
+/// Two keys are derived from `GONGHUI_DATA_KEY` with HKDF-SHA256, one per purpose, so the index
+/// key never touches the cipher and vice versa:
+/// - AES-256-GCM, a fresh 12-byte nonce per value, the purpose bound as associated data;
+///   stored as nonce ‖ ciphertext ‖ tag.
+/// - HMAC-SHA256 of the canonical number, the first 16 bytes in hex: equal numbers give equal
+///   indexes, so uniqueness and exact search work without decrypting anything.
+struct FieldCipher: Sendable {
+    private let encryptionKey: SymmetricKey
+    private let indexKey: SymmetricKey
+    private static let purpose = Data("gonghui.resident-id.v1".utf8)
+
+    init(dataKey: [UInt8]) {
+        let master = SymmetricKey(data: dataKey)
+        encryptionKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data("gonghui/aes-gcm/resident-id".utf8), outputByteCount: 32)
+        indexKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data("gonghui/hmac/resident-id".utf8), outputByteCount: 32)
+    }
+
+    func seal(_ plaintext: String) throws -> Data {
+        let box = try AES.GCM.seal(Data(plaintext.utf8), using: encryptionKey, authenticating: Self.purpose)
+        guard let combined = box.combined else { throw Abort(.internalServerError) }
+        return combined
+    }
+
+    func open(_ sealed: Data) throws -> String {
+        let box = try AES.GCM.SealedBox(combined: sealed)
+        return String(decoding: try AES.GCM.open(box, using: encryptionKey, authenticating: Self.purpose), as: UTF8.self)
+    }
+
+    /// 32 hex characters.
+    func blindIndex(_ canonical: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(canonical.utf8), using: indexKey)
+        var hex = ""
+        hex.reserveCapacity(32)
+        for byte in mac.prefix(16) {
+            hex.append(Self.hexDigits[Int(byte >> 4)])
+            hex.append(Self.hexDigits[Int(byte & 0x0F)])
+        }
+        return hex
+    }
+
+    private static let hexDigits = Array("0123456789abcdef")
+}
+
+extension Application {
+    private struct CipherKey: StorageKey { typealias Value = FieldCipher }
+
+    /// Set by `configure` from `GONGHUI_DATA_KEY`.
+    var fieldCipher: FieldCipher {
+        get {
+            guard let cipher = storage[CipherKey.self] else { fatalError("configure() sets the field cipher") }
+            return cipher
+        }
+        set { storage[CipherKey.self] = newValue }
+    }
+}
+
+extension Request {
+    var fieldCipher: FieldCipher { application.fieldCipher }
+}

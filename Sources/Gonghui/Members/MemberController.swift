@@ -1,0 +1,369 @@
+import Fluent
+import Foundation
+import GonghuiCore
+import Vapor
+
+/// Search and keep the roster; every query goes through the caller's scope.
+struct MemberQuery {
+    let request: Request
+
+    struct Filter {
+        var q: String?
+        var orgID: Int?
+        var status: MemberStatus?
+    }
+
+    static func filter(from req: Request, _ v: inout Validator) -> Filter {
+        var filter = Filter()
+        filter.q = v.text(req.query[String.self, at: "q"], "q", required: false, max: 100)
+        filter.orgID = req.optionalID("orgId", &v)
+        if let raw = req.query[String.self, at: "status"], !raw.isEmpty {
+            filter.status = MemberStatus(rawValue: raw)
+            if filter.status == nil {
+                v.add("status", "unknown", "error.field.oneOf", ["values": MemberStatus.allCases.map(\.rawValue).joined(separator: ", ")])
+            }
+        }
+        return filter
+    }
+
+    /// Name, phone, card number, exact ID number (through the blind index) or employer.
+    func query(_ filter: Filter) async throws -> QueryBuilder<Member> {
+        let scope = try request.scope
+        try scope.require(scope.role.keepsMembers)
+        var query = scope.records(Member.self, orgField: \.$orgID, on: request.db)
+        if let orgID = filter.orgID {
+            let org = try await scope.org(orgID, on: request.db)
+            query = query.filter(Organization.self, \.$path >= org.path).filter(Organization.self, \.$path < org.treePath.upperBound)
+        }
+        if let status = filter.status { query = query.filter(\.$status == status) }
+        if let q = filter.q {
+            let compact = Normalize.identifier(q).filter { $0 != "-" }
+            if let id = try? ResidentID(parsing: compact, today: ShanghaiClock.today(), minimumAge: 0) {
+                query = query.filter(\.$idIndex == request.fieldCipher.blindIndex(id.value))
+            } else if let phone = try? PhoneNumber(parsing: compact) {
+                query = query.filter(\.$phone == phone.value)
+            } else if let card = try? CardNumber(parsing: compact) {
+                query = query.filter(\.$cardNumber == card.value)
+            } else {
+                query = query.group(.or) { $0.filter(\.$name ~~ q).filter(\.$employerName ~~ q) }
+            }
+        }
+        return query
+    }
+
+    func page(_ filter: Filter, _ paging: PageRequest) async throws -> Paged<MemberDTO> {
+        let query = try await query(filter)
+        let total = try await query.count()
+        let rows = try await query.sort(\.$id, .descending).range(paging.offset..<(paging.offset + paging.per)).all()
+        let orgs = try await ApplicationService.orgNames(rows.map(\.orgID), on: request.db)
+        let cipher = request.fieldCipher
+        return Paged(items: rows.map { MemberDTO($0, orgName: orgs[$0.orgID]?.name, cipher: cipher) },
+                     page: paging.page, per: paging.per, total: total)
+    }
+}
+
+/// `/api/v1/members` and `/api/v1/member-transfers` for staff.
+struct MemberController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let members = routes.grouped("members")
+        members.get(use: list)
+        members.post(use: create)
+        members.get(":id", use: show)
+        members.patch(":id", use: update)
+        members.post(":id", "reveal", use: reveal)
+        members.post(":id", "card", use: card)
+        members.post(":id", "transfers", use: requestTransfer)
+        let transfers = routes.grouped("member-transfers")
+        transfers.get(use: listTransfers)
+        transfers.post(":id", "accept", use: accept)
+        transfers.post(":id", "decline", use: decline)
+        transfers.post(":id", "cancel", use: cancel)
+    }
+
+    @Sendable func list(req: Request) async throws -> Paged<MemberDTO> {
+        var v = Validator()
+        let filter = MemberQuery.filter(from: req, &v)
+        let paging = PageRequest(from: req, &v)
+        try v.check()
+        return try await MemberQuery(request: req).page(filter, paging)
+    }
+
+    @Sendable func show(req: Request) async throws -> MemberDTO {
+        try await Self.detail(req, try await MemberService(request: req).member(try req.idParameter()))
+    }
+
+    static func detail(_ req: Request, _ member: Member) async throws -> MemberDTO {
+        let org = try await Organization.find(member.orgID, on: req.db)
+        var dto = MemberDTO(member, orgName: org?.name, cipher: req.fieldCipher)
+        dto.history = try await MemberEvent.query(on: req.db).filter(\.$memberID == (member.id ?? 0)).sort(\.$at).sort(\.$id).all()
+            .map { .init(kind: $0.kind, from: $0.fromValue, to: $0.toValue, note: $0.note, at: $0.at) }
+        return dto
+    }
+
+    /// The whole ID number: a permission, and an audit line every time.
+    @Sendable func reveal(req: Request) async throws -> RevealDTO {
+        let scope = try req.scope
+        let member = try await MemberService(request: req).member(try req.idParameter())
+        try scope.require(scope.role.revealsIDNumbers)
+        let org = try await Organization.find(member.orgID, on: req.db)
+        try await req.audit.record("member.reveal", targetType: "member", targetID: try member.requireID(), org: org)
+        return RevealDTO(idNumber: try req.fieldCipher.open(member.idCipher))
+    }
+
+    /// Staff enter a member by hand (a paper form): the same checks as an application.
+    @Sendable func create(req: Request) async throws -> Response {
+        let scope = try req.scope
+        try scope.require(scope.role.keepsMembers)
+        let input = try req.content.decode(MemberInput.self)
+        var issues: [FieldIssue] = []
+        let today = ShanghaiClock.today()
+        let facts = PersonFacts.check(.init(name: input.name, idNumber: input.idNumber, phone: input.phone,
+                                            employerName: input.employerName, employerCreditCode: input.employerCreditCode),
+                                      today: today, employerRequired: false, into: &issues)
+        let joined = PersonFacts.checkJoined(input.joinedOn, today: today, into: &issues) ?? today
+        if input.orgId == nil { issues.append(FieldIssue("orgId", "required", "error.application.chooseUnion")) }
+        guard issues.isEmpty, let facts, let orgID = input.orgId else { throw AppError.invalid(issues) }
+        let union = try await MemberService.union(orgID, field: "orgId", scope: scope, on: req.db)
+        let cipher = req.fieldCipher
+        let prefix = CardSerials.prefix(req.application)
+        let member = try await req.db.transaction { tx in
+            let member = try await MemberService.admit(facts, idIndex: cipher.blindIndex(facts.residentID.value), cipher: cipher, union: union,
+                                                       joinedOn: joined, source: "staff", actor: scope.staffID, cardPrefix: prefix, on: tx)
+            try await req.audit.record("member.create", targetType: "member", targetID: try member.requireID(), org: union, on: tx)
+            return member
+        }
+        return try await Self.detail(req, member).encodeResponse(status: .created, for: req)
+    }
+
+    /// Phone, employer and status (with a note); each change goes into the history.
+    @Sendable func update(req: Request) async throws -> MemberDTO {
+        let scope = try req.scope
+        try scope.require(scope.role.keepsMembers)
+        let member = try await MemberService(request: req).member(try req.idParameter())
+        let input = try req.content.decode(MemberPatch.self)
+        var issues: [FieldIssue] = []
+        var events: [MemberEvent] = []
+        let memberID = try member.requireID()
+        if let raw = input.phone {
+            if let phone = try? PhoneNumber(parsing: raw) {
+                if phone.value != member.phone {
+                    events.append(MemberEvent(memberID: memberID, kind: "phoneChanged", from: PhoneNumber.mask(member.phone), to: phone.masked, actor: scope.staffID))
+                    member.phone = phone.value
+                }
+            } else { issues.append(FieldIssue("phone", "format", "error.member.phone.format")) }
+        }
+        if let raw = input.employerName {
+            let name = Normalize.singleLine(raw)
+            if name.count > 100 { issues.append(FieldIssue("employerName", "tooLong", nil, ["max": "100"])) }
+            else if name != (member.employerName ?? "") {
+                events.append(MemberEvent(memberID: memberID, kind: "employerChanged", from: member.employerName, to: name, actor: scope.staffID))
+                member.employerName = name.isEmpty ? nil : name
+            }
+        }
+        if let raw = input.employerCreditCode {
+            if Normalize.identifier(raw).isEmpty { member.employerCreditCode = nil }
+            else if let code = try? CreditCode(parsing: raw), code.checksumValid { member.employerCreditCode = code.value }
+            else { issues.append(FieldIssue("employerCreditCode", "format", "error.field.creditCode")) }
+        }
+        var v = Validator()
+        let note = v.text(input.note, "note", required: false, max: 500)
+        issues += v.issues
+        if let raw = input.status {
+            if let status = MemberStatus(rawValue: raw) {
+                if status != member.status {
+                    if member.status.canChange(to: status) {
+                        events.append(MemberEvent(memberID: memberID, kind: "statusChanged", from: member.status.rawValue, to: status.rawValue, note: note, actor: scope.staffID))
+                        member.status = status
+                    } else { issues.append(FieldIssue("status", "transition", "error.member.statusTransition")) }
+                }
+            } else {
+                issues.append(FieldIssue("status", "unknown", "error.field.oneOf", ["values": MemberStatus.allCases.map(\.rawValue).joined(separator: ", ")]))
+            }
+        }
+        if !issues.isEmpty { throw AppError.invalid(issues) }
+        if member.status == .active, events.contains(where: { $0.kind == "statusChanged" }),
+           try await Member.query(on: req.db).filter(\.$idIndex == member.idIndex).filter(\.$status == .active).filter(\.$id != memberID).first() != nil {
+            throw AppError.conflict("error.member.alreadyMember")
+        }
+        let org = try await Organization.find(member.orgID, on: req.db)
+        let changes = events
+        try await req.db.transaction { tx in
+            try await member.save(on: tx)
+            for event in changes { try await event.create(on: tx) }
+            if !changes.isEmpty {
+                try await req.audit.record("member.update", targetType: "member", targetID: memberID, org: org,
+                                           details: ["changes": changes.map(\.kind).joined(separator: ",")], on: tx)
+            }
+        }
+        return try await Self.detail(req, member)
+    }
+
+    /// `lost` marks the card lost; `replace` issues a new number (the old one stops being valid).
+    @Sendable func card(req: Request) async throws -> MemberDTO {
+        let scope = try req.scope
+        try scope.require(scope.role.keepsMembers)
+        let member = try await MemberService(request: req).member(try req.idParameter())
+        let action = try req.content.decode(CardAction.self).action ?? ""
+        let memberID = try member.requireID()
+        let org = try await Organization.find(member.orgID, on: req.db)
+        try await req.db.transaction { tx in
+            switch action {
+            case "lost":
+                guard member.cardState != .lost else { throw AppError.conflict("error.member.cardAlreadyLost") }
+                member.cardState = .lost
+                try await MemberEvent(memberID: memberID, kind: "cardLost", from: member.cardNumber, actor: scope.staffID).create(on: tx)
+            case "replace":
+                let old = member.cardNumber
+                let serial = try await CardSerials.reserve(1, on: tx)
+                member.cardNumber = CardNumber(prefix: CardSerials.prefix(req.application), serial: serial).value
+                member.cardState = .replaced
+                try await MemberEvent(memberID: memberID, kind: "cardReplaced", from: old, to: member.cardNumber, actor: scope.staffID).create(on: tx)
+            default:
+                throw AppError.invalid([FieldIssue("action", "unknown", "error.field.oneOf", ["values": "lost, replace"])])
+            }
+            try await member.save(on: tx)
+            try await req.audit.record("member.card.\(action)", targetType: "member", targetID: memberID, org: org, on: tx)
+        }
+        return try await Self.detail(req, member)
+    }
+
+    // MARK: transfers
+
+    @Sendable func requestTransfer(req: Request) async throws -> Response {
+        let scope = try req.scope
+        try scope.require(scope.role.keepsMembers)
+        let member = try await MemberService(request: req).member(try req.idParameter())
+        let transfer = try await Transfers.request(member: member, input: try req.content.decode(TransferInput.self),
+                                                   by: "staff", staffID: scope.staffID, on: req)
+        return try await Transfers.dto(transfer, on: req.db).encodeResponse(status: .created, for: req)
+    }
+
+    @Sendable func listTransfers(req: Request) async throws -> Paged<TransferDTO> {
+        let scope = try req.scope
+        try scope.require(scope.role.keepsMembers)
+        var v = Validator()
+        let direction = req.query[String.self, at: "direction"] ?? "incoming"
+        if !["incoming", "outgoing"].contains(direction) { v.add("direction", "unknown", "error.field.oneOf", ["values": "incoming, outgoing"]) }
+        var status: TransferStatus?
+        if let raw = req.query[String.self, at: "status"], !raw.isEmpty {
+            status = TransferStatus(rawValue: raw)
+            if status == nil { v.add("status", "unknown", "error.field.oneOf", ["values": TransferStatus.allCases.map(\.rawValue).joined(separator: ", ")]) }
+        }
+        let paging = PageRequest(from: req, &v)
+        try v.check()
+        var query = scope.records(MemberTransfer.self, orgField: direction == "incoming" ? \.$toOrgID : \.$fromOrgID, on: req.db)
+        if let status { query = query.filter(\.$status == status) }
+        let total = try await query.count()
+        let rows = try await query.sort(\.$id, .descending).range(paging.offset..<(paging.offset + paging.per)).all()
+        var items: [TransferDTO] = []
+        for row in rows { items.append(try await Transfers.dto(row, on: req.db)) }
+        return Paged(items: items, page: paging.page, per: paging.per, total: total)
+    }
+
+    @Sendable func accept(req: Request) async throws -> TransferDTO {
+        let transfer = try await Transfers.decide(try req.idParameter(), accept: true, note: nil, on: req)
+        return try await Transfers.dto(transfer, on: req.db)
+    }
+
+    @Sendable func decline(req: Request) async throws -> TransferDTO {
+        let reason = try req.content.decode(ReasonInput.self).reason
+        let transfer = try await Transfers.decide(try req.idParameter(), accept: false, note: reason, on: req)
+        return try await Transfers.dto(transfer, on: req.db)
+    }
+
+    @Sendable func cancel(req: Request) async throws -> TransferDTO {
+        let scope = try req.scope
+        guard let transfer = try await scope.records(MemberTransfer.self, orgField: \.$fromOrgID, on: req.db)
+            .filter(\.$id == (try req.idParameter())).first() else { throw AppError.notFound }
+        guard transfer.status == .pending else { throw AppError.conflict("error.transfer.notPending") }
+        transfer.status = .cancelled
+        transfer.decidedBy = scope.staffID
+        transfer.decidedAt = Date()
+        try await req.db.transaction { tx in
+            try await transfer.save(on: tx)
+            try await req.audit.record("member.transfer.cancel", targetType: "memberTransfer", targetID: transfer.id, on: tx)
+        }
+        return try await Transfers.dto(transfer, on: req.db)
+    }
+}
+
+/// Transfers between unions (会员关系转接). The receiving union's staff accept; the card follows.
+enum Transfers {
+    static func request(member: Member, input: TransferInput, by: String, staffID: Int?, on req: Request) async throws -> MemberTransfer {
+        var v = Validator()
+        let reason = v.text(input.reason, "reason", required: false, max: 500)
+        guard let toID = input.toOrgId else {
+            v.add("toOrgId", "required", "error.transfer.toRequired")
+            try v.check()
+            throw AppError.invalid(v.issues)
+        }
+        try v.check()
+        guard member.status == .active else { throw AppError.conflict("error.transfer.notActive") }
+        guard let target = try await Organization.find(toID, on: req.db) else {
+            throw AppError.invalid([FieldIssue("toOrgId", "notFound", "error.transfer.toUnknown")])
+        }
+        guard target.kind.isGrassroots else { throw AppError.invalid([FieldIssue("toOrgId", "notUnion", "error.member.orgNotUnion")]) }
+        guard toID != member.orgID else { throw AppError.invalid([FieldIssue("toOrgId", "same", "error.transfer.same")]) }
+        let memberID = try member.requireID()
+        if try await MemberTransfer.query(on: req.db).filter(\.$memberID == memberID).filter(\.$status == .pending).first() != nil {
+            throw AppError.conflict("error.transfer.pending")
+        }
+        let transfer = MemberTransfer()
+        transfer.memberID = memberID
+        transfer.fromOrgID = member.orgID
+        transfer.toOrgID = toID
+        transfer.status = .pending
+        transfer.requestedBy = by
+        transfer.requestedStaffID = staffID
+        transfer.reason = reason
+        try await req.db.transaction { tx in
+            try await transfer.create(on: tx)
+            try await MemberEvent(memberID: memberID, kind: "transferRequested", from: String(member.orgID), to: String(toID), note: reason, actor: staffID).create(on: tx)
+            try await Audit.write("member.transfer.request", targetType: "memberTransfer", targetID: transfer.id, org: target,
+                                  actor: req.optionalScope.map { ($0.staffID, $0.username) },
+                                  ip: req.clientAddress, requestID: String(req.id.prefix(64)),
+                                  details: ["by": by, "memberId": String(memberID)], on: tx)
+        }
+        return transfer
+    }
+
+    static func decide(_ id: Int, accept: Bool, note raw: String?, on req: Request) async throws -> MemberTransfer {
+        let scope = try req.scope
+        try scope.require(scope.role.keepsMembers)
+        guard let transfer = try await scope.records(MemberTransfer.self, orgField: \.$toOrgID, on: req.db).filter(\.$id == id).first() else {
+            throw AppError.notFound
+        }
+        guard transfer.status == .pending else { throw AppError.conflict("error.transfer.notPending") }
+        var v = Validator()
+        let note = v.text(raw, "reason", required: !accept, max: 500)
+        try v.check()
+        guard let member = try await Member.find(transfer.memberID, on: req.db) else { throw AppError.notFound }
+        let target = try await Organization.find(transfer.toOrgID, on: req.db)
+        try await req.db.transaction { tx in
+            transfer.status = accept ? .accepted : .declined
+            transfer.decidedBy = scope.staffID
+            transfer.decidedAt = Date()
+            transfer.decisionNote = note
+            try await transfer.save(on: tx)
+            if accept {
+                member.orgID = transfer.toOrgID
+                try await member.save(on: tx)
+            }
+            try await MemberEvent(memberID: transfer.memberID, kind: accept ? "transferred" : "transferDeclined",
+                                  from: String(transfer.fromOrgID), to: String(transfer.toOrgID), note: note, actor: scope.staffID).create(on: tx)
+            try await req.audit.record(accept ? "member.transfer.accept" : "member.transfer.decline", targetType: "memberTransfer",
+                                       targetID: transfer.id, org: target, on: tx)
+        }
+        return transfer
+    }
+
+    static func dto(_ transfer: MemberTransfer, on db: any Database) async throws -> TransferDTO {
+        let orgs = try await ApplicationService.orgNames([transfer.fromOrgID, transfer.toOrgID], on: db)
+        let member = try await Member.find(transfer.memberID, on: db)
+        return TransferDTO(id: transfer.id ?? 0, memberId: transfer.memberID, memberName: member?.name ?? "",
+                           fromOrgId: transfer.fromOrgID, fromOrgName: orgs[transfer.fromOrgID]?.name,
+                           toOrgId: transfer.toOrgID, toOrgName: orgs[transfer.toOrgID]?.name, status: transfer.status,
+                           requestedBy: transfer.requestedBy, reason: transfer.reason, decisionNote: transfer.decisionNote,
+                           createdAt: transfer.createdAt, decidedAt: transfer.decidedAt)
+    }
+}

@@ -1,0 +1,110 @@
+import Crypto
+import Fluent
+import Foundation
+import GonghuiCore
+import NIOConcurrencyHelpers
+import Vapor
+
+/// Sends a text message. Behind a protocol so a city plugs in its gateway; this build has the
+/// development driver, which writes the message to the log (`GONGHUI_SMS=log`).
+protocol SMSSender: Sendable {
+    func send(to phone: PhoneNumber, text: String, logger: Logger) async throws
+}
+
+struct LogSMSSender: SMSSender {
+    func send(to phone: PhoneNumber, text: String, logger: Logger) async throws {
+        // The number is masked like everywhere else in the logs; the text carries the code.
+        logger.notice("SMS (development driver) to \(phone.masked): \(text)")
+    }
+}
+
+extension Application {
+    private struct SMSKey: StorageKey { typealias Value = any SMSSender }
+
+    var sms: any SMSSender {
+        get { storage[SMSKey.self] ?? LogSMSSender() }
+        set { storage[SMSKey.self] = newValue }
+    }
+}
+
+/// One-time codes by SMS for people without an account: applicants checking their application,
+/// members signing in and changing their number. Codes live 5 minutes; sending is limited per
+/// number (one a minute, ten a day) and per address (thirty an hour); a code takes five tries.
+struct OneTimeCodes {
+    enum Purpose: String { case status, signIn, changePhone }
+
+    static let lifetime: TimeInterval = 5 * 60
+    static let resendAfter: TimeInterval = 60
+    static let perPhonePerDay = 10
+    static let perAddressPerHour = 30
+    static let maxAttempts = 5
+
+    let request: Request
+
+    /// Sends a fresh code; 429 with `Retry-After` when a limit is reached.
+    func send(to phone: PhoneNumber, purpose: Purpose) async throws {
+        let db = request.db
+        let now = Date()
+        if let last = try await OneTimeCode.query(on: db).filter(\.$phone == phone.value).filter(\.$purpose == purpose.rawValue)
+            .sort(\.$createdAt, .descending).first(), let at = last.createdAt, now.timeIntervalSince(at) < Self.resendAfter {
+            throw AppError.tooMany(retryAfter: Int(Self.resendAfter - now.timeIntervalSince(at)) + 1, "error.otp.tooSoon")
+        }
+        let today = try await OneTimeCode.query(on: db).filter(\.$phone == phone.value)
+            .filter(\.$createdAt > now.addingTimeInterval(-86_400)).count()
+        if today >= Self.perPhonePerDay { throw AppError.tooMany(retryAfter: 3600, "error.otp.dailyLimit") }
+        if let ip = request.clientAddress {
+            let fromAddress = try await OneTimeCode.query(on: db).filter(\.$ip == ip)
+                .filter(\.$createdAt > now.addingTimeInterval(-3600)).count()
+            if fromAddress >= Self.perAddressPerHour { throw AppError.tooMany(retryAfter: 600, "error.otp.addressLimit") }
+        }
+        let code = String(format: "%06d", Int.random(in: 0..<1_000_000))
+        let record = OneTimeCode()
+        record.phone = phone.value
+        record.purpose = purpose.rawValue
+        record.codeHash = Self.hash(code, phone: phone.value, purpose: purpose)
+        record.expiresAt = now.addingTimeInterval(Self.lifetime)
+        record.attempts = 0
+        record.ip = request.clientAddress
+        try await record.create(on: db)
+        let text = request.t("sms.code", ["code": code, "minutes": "5"])
+        try await request.application.sms.send(to: phone, text: text, logger: request.application.logger)
+    }
+
+    /// Spends the newest live code for the number, or throws a 422 naming `code` (429 after five tries).
+    func verify(_ phone: PhoneNumber, purpose: Purpose, code raw: String?) async throws {
+        let code = Normalize.identifier(raw ?? "")
+        guard code.count == 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw AppError.invalid([FieldIssue("code", "format", "error.otp.format")])
+        }
+        let db = request.db
+        guard let record = try await OneTimeCode.query(on: db).filter(\.$phone == phone.value).filter(\.$purpose == purpose.rawValue)
+            .filter(\.$usedAt == nil).filter(\.$expiresAt > Date()).sort(\.$createdAt, .descending).first()
+        else { throw AppError.invalid([FieldIssue("code", "expired", "error.otp.expired")]) }
+        guard record.attempts < Self.maxAttempts else {
+            throw AppError.tooMany(retryAfter: Int(record.expiresAt.timeIntervalSinceNow) + 1, "error.otp.tooManyAttempts")
+        }
+        guard Self.hash(code, phone: phone.value, purpose: purpose) == record.codeHash else {
+            record.attempts += 1
+            try await record.save(on: db)
+            throw AppError.invalid([FieldIssue("code", "wrong", "error.otp.wrong")])
+        }
+        record.usedAt = Date()
+        try await record.save(on: db)
+    }
+
+    static func hash(_ code: String, phone: String, purpose: Purpose) -> String {
+        let digest = SHA256.hash(data: Data("\(purpose.rawValue):\(phone):\(code)".utf8))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension AppError {
+    /// 429 with a message; the middleware adds `Retry-After`.
+    static func tooMany(retryAfter seconds: Int, _ detail: String) -> AppError {
+        AppError(.tooManyRequests, "error.tooMany", detail: detail, args: ["seconds": String(max(1, seconds))])
+    }
+}
+
+extension Request {
+    var oneTimeCodes: OneTimeCodes { OneTimeCodes(request: self) }
+}

@@ -1,0 +1,218 @@
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+import GonghuiCore
+import Spreadsheet
+import Vapor
+
+/// Roster files in and out: imports (API and console), the template, the problem report and exports.
+enum RosterFiles {
+    static let maxUpload: ByteCount = "64mb"
+
+    /// Saves an upload to a temporary file and starts the import in the background.
+    static func startImport(_ req: Request, union: Organization, fileName: String, body: ByteBuffer) async throws -> ImportJob {
+        let scope = try req.scope
+        let dir = FileManager.default.temporaryDirectory.path
+        let path = "\(dir)/gonghui-import-\(UUID().uuidString)"
+        try await req.fileio.writeFile(body, at: path)
+        let job = try await RosterImports.makeJob(union: union, staffID: scope.staffID, fileName: fileName,
+                                                  totalBytes: body.readableBytes, on: req.db)
+        let app = req.application
+        let lang = req.lang
+        let actor = (scope.staffID, scope.username)
+        let ip = req.clientAddress
+        app.imports.track(Task.detached {
+            _ = await RosterImports.execute(job: job, path: path, union: union, app: app, lang: lang, actor: actor, ip: ip, removeFile: true)
+        })
+        return job
+    }
+
+    static func job(_ req: Request, _ id: Int) async throws -> ImportJob {
+        let scope = try req.scope
+        try scope.require(scope.role.keepsMembers)
+        guard let job = try await scope.records(ImportJob.self, orgField: \.$orgID, on: req.db).filter(\.$id == id).first() else {
+            throw AppError.notFound
+        }
+        return job
+    }
+
+    static func format(_ req: Request) throws -> String {
+        let format = req.query[String.self, at: "format"] ?? "xlsx"
+        guard format == "xlsx" || format == "csv" else {
+            throw AppError.invalid([FieldIssue("format", "unknown", "error.field.oneOf", ["values": "xlsx, csv"])])
+        }
+        return format
+    }
+
+    /// A table as a download; the XLSX goes through a temporary file, streamed and then removed.
+    static func download(_ req: Request, name: String, format: String, header: [String], widths: [Double],
+                         rows: (_ add: ([Cell]) throws -> Void) async throws -> Void) async throws -> Response {
+        let path = FileManager.default.temporaryDirectory.path + "/gonghui-export-\(UUID().uuidString).\(format)"
+        if format == "xlsx" {
+            let writer = try XLSXWriter(path: path, sheetName: name)
+            writer.setColumnWidths(widths)
+            try writer.addHeader(header)
+            try await rows { try writer.addRow($0) }
+            try writer.close()
+        } else {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            var buffer = Data(CSVFormat.utf8BOM)
+            buffer.append(Data(CSVFormat.line(header).utf8))
+            try await rows { cells in
+                buffer.append(Data(CSVFormat.line(cells.map(\.csvText)).utf8))
+                if buffer.count > 1 << 20 { handle.write(buffer); buffer.removeAll(keepingCapacity: true) }
+            }
+            handle.write(buffer)
+        }
+        let response = try await req.fileio.asyncStreamFile(at: path, onCompleted: { _ in
+            try? FileManager.default.removeItem(atPath: path)
+        })
+        let stamp = ShanghaiClock.today().description
+        let filename = "\(name)-\(stamp).\(format)"
+        response.headers.contentType = format == "xlsx"
+            ? HTTPMediaType(type: "application", subType: "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            : HTTPMediaType(type: "text", subType: "csv", parameters: ["charset": "utf-8"])
+        let encoded = filename.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? filename
+        response.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(name).\(format)\"; filename*=UTF-8''\(encoded)")
+        return response
+    }
+
+    /// The roster: masked by default; `whole=true` needs the permission. Every export is audited.
+    static func export(_ req: Request, filter: MemberQuery.Filter, whole: Bool, format: String) async throws -> Response {
+        let scope = try req.scope
+        if whole { try scope.require(scope.role.revealsIDNumbers) }
+        let query = try await MemberQuery(request: req).query(filter)
+        let total = try await query.count()
+        let cipher = req.fieldCipher
+        let header = ["member.col.card", "member.col.name", "member.col.idNumber", "member.col.sex", "member.col.phone",
+                      "member.col.employer", "member.col.creditCode", "member.col.union", "member.col.joinedOn", "member.col.status"].map { req.t($0) }
+        let root = try await Organization.find(filter.orgID ?? scope.rootID, on: req.db)
+        try await req.audit.record(whole ? "member.export.whole" : "member.export", targetType: "organization", targetID: root?.id, org: root,
+                                   details: ["rows": String(total), "format": format, "q": filter.q ?? ""])
+        let db = req.db
+        let lang = req
+        return try await download(req, name: "members", format: format, header: header, widths: [20, 10, 22, 6, 14, 28, 22, 28, 12, 10]) { add in
+            var lastID = Int.max
+            var orgNames: [Int: String] = [:]
+            while true {
+                let batch = try await MemberQuery(request: req).query(filter).filter(\.$id < lastID).sort(\.$id, .descending).limit(5000).all()
+                if batch.isEmpty { break }
+                let missing = Set(batch.map(\.orgID)).filter { orgNames[$0] == nil }
+                if !missing.isEmpty {
+                    for org in try await Organization.query(on: db).filter(\.$id ~~ Array(missing)).all() { orgNames[org.id ?? 0] = org.name }
+                }
+                for member in batch {
+                    let id = (try? cipher.open(member.idCipher)) ?? ""
+                    try add([.text(member.cardNumber), .text(member.name), .text(whole ? id : ResidentID.mask(id)),
+                             .text(lang.t(member.sex == "M" ? "member.sex.M" : "member.sex.F")),
+                             .text(whole ? member.phone : PhoneNumber.mask(member.phone)), .text(member.employerName ?? ""),
+                             .text(member.employerCreditCode ?? ""), .text(orgNames[member.orgID] ?? ""), .text(member.joinedOn),
+                             .text(lang.t("member.status.\(member.status.rawValue)"))])
+                }
+                lastID = batch.last?.id ?? 0
+            }
+        }
+    }
+}
+
+extension Cell {
+    var csvText: String {
+        switch self {
+        case let .text(text): text
+        case let .number(number): String(number)
+        case let .integer(number): String(number)
+        case .empty: ""
+        }
+    }
+}
+
+/// Background imports the app waits for on shutdown (and tests wait for).
+final class ImportTasks: Sendable {
+    private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+
+    func track(_ task: Task<Void, Never>) { tasks.withLockedValue { $0.append(task) } }
+
+    func waitForAll() async {
+        let pending = tasks.withLockedValue { list in
+            defer { list.removeAll() }
+            return list
+        }
+        for task in pending { await task.value }
+    }
+}
+
+extension Application {
+    private struct ImportTasksKey: StorageKey { typealias Value = ImportTasks }
+
+    var imports: ImportTasks {
+        if let existing = storage[ImportTasksKey.self] { return existing }
+        let made = ImportTasks()
+        storage[ImportTasksKey.self] = made
+        return made
+    }
+}
+
+/// `/api/v1/member-imports` and `/api/v1/members/export`.
+struct RosterFileController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let imports = routes.grouped("member-imports")
+        imports.on(.POST, body: .collect(maxSize: RosterFiles.maxUpload), use: upload)
+        imports.get("template", use: template)
+        imports.get(":id", use: show)
+        imports.get(":id", "problems", use: problems)
+        routes.get("members", "export", use: export)
+    }
+
+    /// The file is the request body; `orgId` the union; `fileName` for the record.
+    @Sendable func upload(req: Request) async throws -> Response {
+        let scope = try req.scope
+        try scope.require(scope.role.keepsMembers)
+        var v = Validator()
+        let orgID = req.optionalID("orgId", &v)
+        if orgID == nil && req.query[String.self, at: "orgId"] == nil { v.add("orgId", "required", "error.application.chooseUnion") }
+        let fileName = v.text(req.query[String.self, at: "fileName"], "fileName", required: false, max: 200) ?? "upload"
+        guard let body = req.body.data, body.readableBytes > 0 else {
+            v.add("body", "required", "error.import.empty")
+            try v.check()
+            throw AppError.invalid(v.issues)
+        }
+        try v.check()
+        let union = try await MemberService.union(orgID!, field: "orgId", scope: scope, on: req.db)
+        let job = try await RosterFiles.startImport(req, union: union, fileName: fileName, body: body)
+        return try await ImportJobDTO(job).encodeResponse(status: .accepted, for: req)
+    }
+
+    @Sendable func show(req: Request) async throws -> ImportJobDTO {
+        ImportJobDTO(try await RosterFiles.job(req, try req.idParameter()))
+    }
+
+    @Sendable func problems(req: Request) async throws -> Response {
+        let job = try await RosterFiles.job(req, try req.idParameter())
+        let format = try RosterFiles.format(req)
+        let rows = try await ImportReport.rows(jobID: try job.requireID(), on: req.db)
+        return try await RosterFiles.download(req, name: "import-\(job.id ?? 0)-problems", format: format,
+                                              header: ImportReport.header(req.application.localizer, req.lang), widths: [8, 18, 14, 60]) { add in
+            for row in rows { try add([.integer(Int64(row[0]) ?? 0), .text(row[1]), .text(row[2]), .text(row[3])]) }
+        }
+    }
+
+    @Sendable func template(req: Request) async throws -> Response {
+        let format = try RosterFiles.format(req)
+        return try await RosterFiles.download(req, name: "roster-template", format: format, header: RosterColumn.allCases.map(\.templateHeader),
+                                              widths: [10, 22, 14, 30, 22, 12]) { add in
+            try add([.text("张三"), .text("11010519491231002X"), .text("13800138000"), .text("北京华联科技有限公司"),
+                     .text("91350100M000100Y43"), .text("2024-03-15")])
+        }
+    }
+
+    @Sendable func export(req: Request) async throws -> Response {
+        var v = Validator()
+        let filter = MemberQuery.filter(from: req, &v)
+        let whole = req.query[String.self, at: "whole"] == "true"
+        let format = (try? RosterFiles.format(req)) ?? { v.add("format", "unknown", "error.field.oneOf", ["values": "xlsx, csv"]); return "xlsx" }()
+        try v.check()
+        return try await RosterFiles.export(req, filter: filter, whole: whole, format: format)
+    }
+}

@@ -1,0 +1,320 @@
+import Fluent
+import FluentSQL
+import Foundation
+import GonghuiCore
+import Spreadsheet
+import Vapor
+
+/// One import of a roster file: its progress and its outcome, so the console can show a bar and
+/// the bad rows can be downloaded after the server has moved on.
+final class ImportJob: Model, @unchecked Sendable {
+    static let schema = "import_jobs"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @Field(key: "kind") var kind: String
+    @Field(key: "org_id") var orgID: Int
+    @OptionalField(key: "staff_id") var staffID: Int?
+    @Field(key: "file_name") var fileName: String
+    /// running, done, failed
+    @Field(key: "state") var state: String
+    @Field(key: "total_bytes") var totalBytes: Int
+    @Field(key: "bytes_read") var bytesRead: Int
+    @Field(key: "rows_read") var rowsRead: Int
+    @Field(key: "imported") var imported: Int
+    @Field(key: "duplicates") var duplicates: Int
+    @Field(key: "failed") var failed: Int
+    @OptionalField(key: "message") var message: String?
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "finished_at") var finishedAt: Date?
+
+    init() {}
+}
+
+/// One bad or duplicate row: line, column and reason (already in the uploader's language).
+final class ImportProblem: Model, @unchecked Sendable {
+    static let schema = "import_problems"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @Field(key: "job_id") var jobID: Int
+    @Field(key: "line") var line: Int
+    @Field(key: "column_name") var column: String
+    @Field(key: "code") var code: String
+    @Field(key: "message") var message: String
+
+    init() {}
+}
+
+struct CreateImportJobs: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(ImportJob.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("kind", .string, .required)
+            .field("org_id", .int64, .required, .references(Organization.schema, "id"))
+            .field("staff_id", .int64)
+            .field("file_name", .string, .required)
+            .field("state", .string, .required)
+            .field("total_bytes", .int64, .required)
+            .field("bytes_read", .int64, .required)
+            .field("rows_read", .int64, .required)
+            .field("imported", .int64, .required)
+            .field("duplicates", .int64, .required)
+            .field("failed", .int64, .required)
+            .field("message", .string)
+            .field("created_at", .datetime)
+            .field("finished_at", .datetime)
+            .create()
+        try await database.schema(ImportProblem.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("job_id", .int64, .required, .references(ImportJob.schema, "id"))
+            .field("line", .int64, .required)
+            .field("column_name", .string, .required)
+            .field("code", .string, .required)
+            .field("message", .string, .required)
+            .create()
+        try await database.createIndex("ix_import_problems_job", on: ImportProblem.schema, ["job_id", "line"])
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(ImportProblem.schema).delete()
+        try await database.schema(ImportJob.schema).delete()
+    }
+}
+
+/// The roster columns, as the Excel template names them (English headers accepted too).
+enum RosterColumn: String, CaseIterable, Sendable {
+    case name, idNumber, phone, employerName, employerCreditCode, joinedOn
+
+    /// Header cells are compared after dropping spaces, `*` (required marks) and case.
+    static let aliases: [String: RosterColumn] = {
+        var map: [String: RosterColumn] = [:]
+        let table: [(RosterColumn, [String])] = [
+            (.name, ["姓名", "会员姓名", "name", "fullname"]),
+            (.idNumber, ["身份证号码", "身份证号", "公民身份号码", "身份证", "idnumber", "id", "idno", "residentid", "idcard"]),
+            (.phone, ["手机号码", "手机号", "手机", "联系电话", "phone", "mobile", "mobilephone", "phonenumber"]),
+            (.employerName, ["工作单位", "单位名称", "单位", "employer", "employername", "workplace"]),
+            (.employerCreditCode, ["统一社会信用代码", "信用代码", "单位统一社会信用代码", "employercreditcode", "creditcode", "uscc"]),
+            (.joinedOn, ["入会时间", "入会日期", "joinedon", "joined", "joindate", "joineddate"]),
+        ]
+        for (column, names) in table { for name in names { map[name] = column } }
+        return map
+    }()
+
+    static func match(_ header: String) -> RosterColumn? {
+        let key = Normalize.halfWidth(header).lowercased().filter { !$0.isWhitespace && $0 != "*" && $0 != "_" && $0 != "（" && $0 != "）" }
+        return aliases[key]
+    }
+
+    /// The template's own header, for the error file and the template download.
+    var templateHeader: String {
+        switch self {
+        case .name: "姓名"
+        case .idNumber: "身份证号码"
+        case .phone: "手机号码"
+        case .employerName: "工作单位"
+        case .employerCreditCode: "统一社会信用代码"
+        case .joinedOn: "入会时间"
+        }
+    }
+
+    static let required: [RosterColumn] = [.name, .idNumber, .phone]
+}
+
+struct ImportProgress: Sendable {
+    var bytesRead: Int
+    var totalBytes: Int
+    var rowsRead: Int
+    var imported: Int
+    var duplicates: Int
+    var failed: Int
+}
+
+/// Reads a roster (CSV in any encoding Excel saves, or XLSX), checks every row, and inserts the
+/// good ones in batches, each batch one transaction. Bad rows and duplicates (inside the file and
+/// against the database) are written to `import_problems` with line, column and reason; the good
+/// rows beside them are imported. The same file imported twice adds nothing the second time.
+struct RosterImporter {
+    let db: any Database
+    let cipher: FieldCipher
+    let union: Organization
+    let cardPrefix: String
+    let jobID: Int
+    /// Turns a field problem into the message staff read (the request's language).
+    let describe: @Sendable (FieldIssue) -> String
+    var today = ShanghaiClock.today()
+    var batchSize = 2000
+
+    struct Outcome: Sendable {
+        var progress: ImportProgress
+        var missingColumns: [String] = []
+    }
+
+    private struct Good {
+        let line: Int
+        let name: String
+        let sealed: Data
+        let index: String
+        let sex: String
+        let birth: String
+        let phone: String
+        let employer: String?
+        let creditCode: String?
+        let joined: String
+    }
+
+    func run(reader: any RowReader, progress report: @Sendable (ImportProgress) async throws -> Void) async throws -> Outcome {
+        var progress = ImportProgress(bytesRead: 0, totalBytes: reader.totalBytes, rowsRead: 0, imported: 0, duplicates: 0, failed: 0)
+        // The header: the first row with any cell filled.
+        var header: SheetRow?
+        while let row = try reader.next() {
+            if row.cells.contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) { header = row; break }
+        }
+        guard let header else {
+            return Outcome(progress: progress, missingColumns: RosterColumn.required.map(\.templateHeader))
+        }
+        var columns: [RosterColumn: Int] = [:]
+        var headerNames: [RosterColumn: String] = [:]
+        for (position, cell) in header.cells.enumerated() {
+            if let column = RosterColumn.match(cell), columns[column] == nil {
+                columns[column] = position
+                headerNames[column] = cell.trimmingCharacters(in: .whitespaces)
+            }
+        }
+        let missing = RosterColumn.required.filter { columns[$0] == nil }
+        if !missing.isEmpty { return Outcome(progress: progress, missingColumns: missing.map(\.templateHeader)) }
+
+        func columnName(_ field: String) -> String {
+            guard let column = RosterColumn(rawValue: field) else { return field }
+            return headerNames[column] ?? column.templateHeader
+        }
+
+        var seen: [String: Int] = [:]
+        var good: [Good] = []
+        var problems: [(line: Int, column: String, code: String, message: String)] = []
+        good.reserveCapacity(batchSize)
+        let unionID = try union.requireID()
+
+        let idColumn = columnName("idNumber")
+        let alreadyMember = describe(FieldIssue("idNumber", "duplicate", "error.import.alreadyMember"))
+        let db = self.db, cardPrefix = self.cardPrefix, jobID = self.jobID
+
+        func flush() async throws {
+            let batch = good
+            let batchProblems = problems
+            good.removeAll(keepingCapacity: true)
+            problems.removeAll(keepingCapacity: true)
+            let (insertedCount, dupCount) = try await db.transaction { tx -> (Int, Int) in
+                let sql = tx.sql
+                var existing = Set<String>()
+                if !batch.isEmpty {
+                    let rows = try await sql.select().column("id_index").from(Member.schema)
+                        .where(SQLColumn("id_index"), .in, SQLGroupExpression(batch.map { SQLBind($0.index) })).all()
+                    for row in rows { existing.insert(try row.decode(column: "id_index", as: String.self)) }
+                }
+                let fresh = batch.filter { !existing.contains($0.index) }
+                var all = batchProblems
+                for dup in batch where existing.contains(dup.index) {
+                    all.append((dup.line, idColumn, "duplicate", alreadyMember))
+                }
+                if !fresh.isEmpty {
+                    try await MemberBulk.insert(fresh.map {
+                        MemberBulk.Row(orgID: unionID, name: $0.name, sealed: $0.sealed, index: $0.index, sex: $0.sex, birth: $0.birth,
+                                       phone: $0.phone, employer: $0.employer, creditCode: $0.creditCode, joined: $0.joined)
+                    }, source: "import", cardPrefix: cardPrefix, on: tx)
+                }
+                if !all.isEmpty {
+                    for chunk in stride(from: 0, to: all.count, by: 500) {
+                        var problemInsert = sql.insert(into: ImportProblem.schema).columns("job_id", "line", "column_name", "code", "message")
+                        for problem in all[chunk..<min(chunk + 500, all.count)] {
+                            problemInsert = problemInsert.values(SQLBind(jobID), SQLBind(problem.line), SQLBind(problem.column),
+                                                                 SQLBind(problem.code), SQLBind(problem.message))
+                        }
+                        try await problemInsert.run()
+                    }
+                }
+                return (fresh.count, batch.count - fresh.count)
+            }
+            progress.imported += insertedCount
+            progress.duplicates += dupCount
+            progress.bytesRead = reader.bytesRead
+            try await report(progress)
+        }
+
+        let nameAt = columns[.name]!, idAt = columns[.idNumber]!, phoneAt = columns[.phone]!
+        let employerAt = columns[.employerName], codeAt = columns[.employerCreditCode], joinedAt = columns[.joinedOn]
+        while let row = try reader.next() {
+            let cells = row.cells
+            func cell(_ index: Int?) -> String? {
+                guard let index, index < cells.count else { return nil }
+                return cells[index]
+            }
+            if !cells.contains(where: { !$0.isEmpty && !$0.allSatisfy(\.isWhitespace) }) { continue }
+            progress.rowsRead += 1
+            var issues: [FieldIssue] = []
+            let facts = PersonFacts.check(.init(name: cell(nameAt), idNumber: cell(idAt), phone: cell(phoneAt),
+                                                employerName: cell(employerAt), employerCreditCode: cell(codeAt)),
+                                          today: today, employerRequired: false, into: &issues)
+            let joined = PersonFacts.checkJoined(cell(joinedAt), today: today, into: &issues)
+            if let facts, issues.isEmpty {
+                let index = cipher.blindIndex(facts.residentID.value)
+                if let earlier = seen[index] {
+                    progress.duplicates += 1
+                    problems.append((row.line, columnName("idNumber"), "duplicate",
+                                     describe(FieldIssue("idNumber", "duplicate", "error.import.duplicateInFile", ["line": String(earlier)]))))
+                } else {
+                    seen[index] = row.line
+                    good.append(Good(line: row.line, name: facts.name, sealed: try cipher.seal(facts.residentID.value), index: index,
+                                     sex: facts.residentID.sex.rawValue, birth: facts.residentID.birthDate.description,
+                                     phone: facts.phone.value, employer: facts.employerName, creditCode: facts.employerCreditCode,
+                                     joined: (joined ?? today).description))
+                }
+            } else {
+                progress.failed += 1
+                for issue in issues {
+                    problems.append((row.line, columnName(issue.field), issue.code, describe(issue)))
+                }
+            }
+            if good.count >= batchSize || problems.count >= batchSize { try await flush() }
+        }
+        try await flush()
+        return Outcome(progress: progress)
+    }
+}
+
+/// Many new members in one statement per 1,000, their card numbers from one reserved block.
+/// The roster import and the seeder both insert through here.
+enum MemberBulk {
+    struct Row: Sendable {
+        let orgID: Int
+        let name: String
+        let sealed: Data
+        let index: String
+        let sex: String
+        let birth: String
+        let phone: String
+        let employer: String?
+        let creditCode: String?
+        let joined: String
+    }
+
+    static let perStatement = 1000
+
+    static func insert(_ rows: [Row], source: String, cardPrefix: String, on db: any Database) async throws {
+        guard !rows.isEmpty else { return }
+        let first = try await CardSerials.reserve(rows.count, on: db)
+        let now = Date()
+        for start in stride(from: 0, to: rows.count, by: perStatement) {
+            var insert = db.sql.insert(into: Member.schema).columns(
+                "org_id", "name", "id_cipher", "id_index", "sex", "birth_date", "phone", "employer_name",
+                "employer_credit_code", "joined_on", "status", "card_number", "card_state", "source", "created_at", "updated_at")
+            for offset in start..<min(start + perStatement, rows.count) {
+                let row = rows[offset]
+                let card = CardNumber(prefix: cardPrefix, serial: first + Int64(offset)).value
+                insert = insert.values(SQLBind(row.orgID), SQLBind(row.name), SQLBind(row.sealed), SQLBind(row.index), SQLBind(row.sex),
+                                       SQLBind(row.birth), SQLBind(row.phone), SQLBind(row.employer), SQLBind(row.creditCode),
+                                       SQLBind(row.joined), SQLBind("active"), SQLBind(card), SQLBind("issued"), SQLBind(source),
+                                       SQLBind(now), SQLBind(now))
+            }
+            try await insert.run()
+        }
+    }
+}

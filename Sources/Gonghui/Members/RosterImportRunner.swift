@@ -1,0 +1,203 @@
+import Fluent
+import Foundation
+import GonghuiCore
+import Spreadsheet
+import Vapor
+
+/// Starts, runs and reports roster imports for the console, the API and the command line.
+enum RosterImports {
+    /// Problems in the language of whoever started the import; the field is named by its column.
+    static func describer(_ localizer: Localizer, _ lang: Lang) -> @Sendable (FieldIssue) -> String {
+        { issue in
+            var args = issue.args
+            let label = localizer.text("field.\(issue.field)", lang)
+            args["field"] = label.hasPrefix("field.") ? issue.field : label
+            return localizer.text(issue.key, lang, args)
+        }
+    }
+
+    static func makeJob(union: Organization, staffID: Int?, fileName: String, totalBytes: Int, on db: any Database) async throws -> ImportJob {
+        let job = ImportJob()
+        job.kind = "members"
+        job.orgID = try union.requireID()
+        job.staffID = staffID
+        job.fileName = String(fileName.prefix(200))
+        job.state = "running"
+        job.totalBytes = totalBytes
+        job.bytesRead = 0
+        job.rowsRead = 0
+        job.imported = 0
+        job.duplicates = 0
+        job.failed = 0
+        try await job.create(on: db)
+        return job
+    }
+
+    /// Runs the job to the end, recording progress every batch; never throws (a failure is the job's state).
+    static func execute(job: ImportJob, path: String, union: Organization, app: Application, lang: Lang,
+                        actor: (id: Int, username: String)?, ip: String?, removeFile: Bool,
+                        onProgress: (@Sendable (ImportProgress) -> Void)? = nil) async -> ImportJob {
+        let db = app.db
+        defer { if removeFile { try? FileManager.default.removeItem(atPath: path) } }
+        let describe = describer(app.localizer, lang)
+        do {
+            let reader = try Spreadsheet.open(path: path)
+            let jobID = try job.requireID()
+            let importer = RosterImporter(db: db, cipher: app.fieldCipher, union: union, cardPrefix: CardSerials.prefix(app),
+                                          jobID: jobID, describe: describe)
+            let outcome = try await importer.run(reader: reader) { progress in
+                onProgress?(progress)
+                try await ImportJob.query(on: db).filter(\.$id == jobID)
+                    .set(\.$bytesRead, to: progress.bytesRead).set(\.$rowsRead, to: progress.rowsRead)
+                    .set(\.$imported, to: progress.imported).set(\.$duplicates, to: progress.duplicates)
+                    .set(\.$failed, to: progress.failed).update()
+            }
+            let p = outcome.progress
+            job.bytesRead = p.totalBytes
+            job.rowsRead = p.rowsRead
+            job.imported = p.imported
+            job.duplicates = p.duplicates
+            job.failed = p.failed
+            if outcome.missingColumns.isEmpty {
+                job.state = "done"
+            } else {
+                job.state = "failed"
+                job.message = app.localizer.text("error.import.missingColumns", lang, ["columns": outcome.missingColumns.joined(separator: "、")])
+            }
+        } catch let error as SpreadsheetError {
+            job.state = "failed"
+            job.message = app.localizer.text("error.import.unreadable", lang, ["detail": error.code.rawValue])
+        } catch {
+            app.logger.report(error: error)
+            job.state = "failed"
+            job.message = app.localizer.text("error.import.failed", lang)
+        }
+        job.finishedAt = Date()
+        do {
+            try await job.save(on: db)
+            try await Audit.write("member.import", targetType: "importJob", targetID: job.id, org: union, actor: actor, ip: ip, requestID: nil,
+                                  details: ["state": job.state, "imported": String(job.imported), "duplicates": String(job.duplicates),
+                                            "failed": String(job.failed), "file": job.fileName], on: db)
+        } catch {
+            app.logger.report(error: error)
+        }
+        return job
+    }
+}
+
+struct ImportJobDTO: Content {
+    let id: Int
+    let orgId: Int
+    let fileName: String
+    let state: String
+    let percent: Int
+    let rowsRead: Int
+    let imported: Int
+    let duplicates: Int
+    let failed: Int
+    let message: String?
+    let createdAt: Date?
+    let finishedAt: Date?
+
+    init(_ job: ImportJob) {
+        id = job.id ?? 0
+        orgId = job.orgID
+        fileName = job.fileName
+        state = job.state
+        percent = job.state == "running" ? min(99, job.totalBytes > 0 ? job.bytesRead * 100 / job.totalBytes : 0) : 100
+        rowsRead = job.rowsRead
+        imported = job.imported
+        duplicates = job.duplicates
+        failed = job.failed
+        message = job.message
+        createdAt = job.createdAt
+        finishedAt = job.finishedAt
+    }
+}
+
+/// `gonghui import members FILE --org ORG_ID`: a progress bar and a closing summary.
+struct ImportCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "kind", help: "What to import: members") var kind: String
+        @Argument(name: "file", help: "A .csv (UTF-8 or GB18030) or .xlsx roster") var file: String
+        @Option(name: "org", help: "The grassroots union's id") var org: Int?
+        @Option(name: "lang", help: "Language of the problem report: zh-Hans (default) or en") var lang: String?
+        @Option(name: "errors", help: "Write the bad rows here (.csv or .xlsx)") var errors: String?
+        init() {}
+    }
+
+    var help: String { "Imports a roster file into a grassroots union, reporting every bad or duplicate row." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard signature.kind == "members" else { throw CreateAdminCommand.Failure(description: "import: the only kind is 'members'") }
+        guard let orgID = signature.org else { throw CreateAdminCommand.Failure(description: "--org: the grassroots union's id is required") }
+        let app = context.application
+        guard let union = try await Organization.find(orgID, on: app.db) else {
+            throw CreateAdminCommand.Failure(description: "--org \(orgID): no such organisation")
+        }
+        guard union.kind.isGrassroots else {
+            throw CreateAdminCommand.Failure(description: "--org \(orgID): \(union.name) is a \(union.kind.rawValue), not a grassroots union")
+        }
+        let path = signature.file
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let size = attributes[.size] as? Int else {
+            throw CreateAdminCommand.Failure(description: "cannot read \(path)")
+        }
+        let lang = Lang(rawValue: signature.lang ?? "zh-Hans") ?? .zhHans
+        let job = try await RosterImports.makeJob(union: union, staffID: nil, fileName: (path as NSString).lastPathComponent, totalBytes: size, on: app.db)
+        let started = Date()
+        let console = context.console
+        let finished = await RosterImports.execute(job: job, path: path, union: union, app: app, lang: lang, actor: nil, ip: nil,
+                                                   removeFile: false) { progress in
+            let fraction = progress.totalBytes > 0 ? Double(progress.bytesRead) / Double(progress.totalBytes) : 0
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            let line = String(format: "\r[%@] %3d%%  %d rows  %d imported  %d duplicates  %d bad",
+                              bar, Int(fraction * 100), progress.rowsRead, progress.imported, progress.duplicates, progress.failed)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        let seconds = Date().timeIntervalSince(started)
+        if finished.state == "failed" {
+            console.error("Import failed: \(finished.message ?? "")")
+            throw CreateAdminCommand.Failure(description: finished.message ?? "import failed")
+        }
+        let rate = seconds > 0 ? Int(Double(finished.rowsRead) / seconds) : 0
+        console.info("Read \(finished.rowsRead) rows in \(String(format: "%.1f", seconds)) s (\(rate) rows/s): \(finished.imported) imported, \(finished.duplicates) duplicates, \(finished.failed) bad. Job \(finished.id ?? 0).")
+        if finished.duplicates + finished.failed > 0 {
+            let out = signature.errors ?? path + ".errors.csv"
+            try await ImportReport.write(jobID: try finished.requireID(), to: out, lang: lang, app: app)
+            console.info("The rows not imported, with line, column and reason: \(out)")
+        }
+    }
+}
+
+/// The downloadable report of the rows not imported.
+enum ImportReport {
+    static func header(_ localizer: Localizer, _ lang: Lang) -> [String] {
+        [localizer.text("import.report.line", lang), localizer.text("import.report.column", lang),
+         localizer.text("import.report.code", lang), localizer.text("import.report.reason", lang)]
+    }
+
+    static func rows(jobID: Int, on db: any Database) async throws -> [[String]] {
+        try await ImportProblem.query(on: db).filter(\.$jobID == jobID).sort(\.$line).sort(\.$id).all()
+            .map { [String($0.line), $0.column, $0.code, $0.message] }
+    }
+
+    static func write(jobID: Int, to path: String, lang: Lang, app: Application) async throws {
+        let rows = try await rows(jobID: jobID, on: app.db)
+        let header = header(app.localizer, lang)
+        if path.lowercased().hasSuffix(".xlsx") {
+            let writer = try XLSXWriter(path: path, sheetName: "errors")
+            writer.setColumnWidths([8, 18, 14, 60])
+            try writer.addHeader(header)
+            for row in rows { try writer.addRow([.integer(Int64(row[0]) ?? 0), .text(row[1]), .text(row[2]), .text(row[3])]) }
+            try writer.close()
+        } else {
+            var data = Data(CSVFormat.utf8BOM)
+            data.append(Data(CSVFormat.line(header).utf8))
+            for row in rows { data.append(Data(CSVFormat.line(row).utf8)) }
+            try data.write(to: URL(fileURLWithPath: path))
+        }
+    }
+}
