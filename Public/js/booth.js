@@ -10,12 +10,12 @@
   function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
   function render(a, fresh) {
     var el = document.createElement('div');
-    el.className = 'booth-item' + (a.status === 'approved' ? ' done' : '') + (fresh ? ' fresh' : '');
+    el.className = 'booth-item' + (a.state === 'approved' ? ' done' : '') + (fresh ? ' fresh' : '');
     el.dataset.id = a.id;
     var html = '<b>' + esc(a.name) + '</b> <span class="muted">' + esc(a.sexAge) + ' · ' + esc(a.idMasked) + ' · ' + esc(a.phone) + '</span>' +
       '<div>' + esc(a.employer) + ' <span class="muted">' + esc(a.createdAt) + '</span></div>';
-    if (a.status === 'approved') {
-      html += '<div>' + esc(d.approved) + ' · ' + esc(d.card) + ' <b>' + esc(a.card) + '</b></div>';
+    if (a.state !== 'pending' && a.state !== 'needsInfo') {
+      html += '<div>' + esc(a.status) + (a.card ? ' · ' + esc(d.card) + ' <b>' + esc(a.card) + '</b>' : '') + '</div>';
     } else {
       html += '<form>' + (a.orgIsUnion ? '' : '<select name="orgId" aria-label="' + esc(d.union) + '">' + unions + '</select>') +
         '<button class="primary" type="submit">' + esc(d.approve) + '</button> <a href="/console/applications/' + a.id + '">' + esc(d.reject) + '</a></form>';
@@ -35,7 +35,7 @@
           .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
           .then(function (res) {
             if (!res.ok) { throw new Error((res.j.errors && res.j.errors[0] && res.j.errors[0].message) || res.j.detail || res.j.title); }
-            a.status = 'approved'; a.card = res.j.cardNumberGrouped || res.j.cardNumber;
+            a.state = 'approved'; a.status = d.approved; a.card = res.j.cardNumberGrouped || res.j.cardNumber;
             el.replaceWith(render(a, false));
           })
           .catch(function (e) { form.querySelector('button').disabled = false; alert(e.message || d.error); });
@@ -48,15 +48,15 @@
     fetch(url, { headers: { 'Accept': 'application/json' }, credentials: 'same-origin' })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (j) {
+        lastId = Math.max(lastId, j.cursor || 0);
         j.items.forEach(function (a) {
-          lastId = Math.max(lastId, a.id);
           var old = box.querySelector('[data-id="' + a.id + '"]');
           var el = render(a, !old && j.first !== true);
           if (old) old.replaceWith(el); else box.insertBefore(el, box.firstChild);
         });
         if (!box.children.length) box.innerHTML = '<p class="muted">' + esc(d.empty) + '</p>';
         else { var p = box.querySelector('p.muted'); if (p) p.remove(); }
-        state.textContent = state.textContent.replace(/ ·.*$/, '') + ' · ' + new Date().toLocaleTimeString();
+        state.textContent = state.textContent.replace(/ ·.*$/, '') + ' · ' + new Date().toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
       })
       .catch(function () { state.textContent = d.error; })
       .then(function () { setTimeout(poll, 3000); });

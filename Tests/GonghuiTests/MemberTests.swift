@@ -109,12 +109,16 @@ extension LogCapture {
             let f = try await Fixture.make(app)
             let id = residentID(33)
             let first = try await app.send(.POST, "/api/v1/member-applications", json: applicationJSON(id: id))
-            let second = try await app.send(.POST, "/api/v1/member-applications", json: applicationJSON(id: id, phone: "13911112222"))
+            let second = try await app.send(.POST, "/api/v1/member-applications", json: applicationJSON(name: "王晓红", id: id))
             #expect(first.json["id"] as? Int == second.json["id"] as? Int)
+            // someone else who knows the number cannot take the application over with another phone
+            let takeover = try await app.send(.POST, "/api/v1/member-applications", json: applicationJSON(id: id, phone: "13911112222"))
+            #expect(takeover.status == .conflict)
             let stored = try await MemberApplication.query(on: app.db).all()
             #expect(stored.count == 1)
             #expect(stored.first?.orgID == f.city.id)
-            #expect(stored.first?.phone == "13911112222")
+            #expect(stored.first?.phone == "13800138000")
+            #expect(stored.first?.name == "王晓红")
             // A district account does not see the city's unassigned queue; the city does.
             let chaoyang = try await app.token("chaoyang")
             #expect((try await app.send(.GET, "/api/v1/member-applications", chaoyang).json["total"] as? Int) == 0)
@@ -265,6 +269,13 @@ extension LogCapture {
             #expect(whole.body.string.contains(m.idNumber))
             #expect(try await app.auditCount("member.export") == 1)
             #expect(try await app.auditCount("member.export.whole") == 1)
+            // searching by a whole number and exporting: the audit line holds it masked only
+            _ = try await app.send(.GET, "/api/v1/members/export?format=csv&q=\(m.idNumber)", street)
+            let details = try await AuditEvent.query(on: app.db).filter(\.$action == "member.export").all().compactMap(\.details)
+            #expect(details.contains { $0.contains(ResidentID.mask(m.idNumber)) })
+            #expect(!details.contains { $0.contains(m.idNumber) })
+            // a hotline agent in scope still cannot open a member
+            #expect(try await app.send(.GET, "/api/v1/members/\(m.id)", try await app.token("hotline")).status == .forbidden)
             let xlsx = try await app.send(.GET, "/api/v1/members/export?format=xlsx", street)
             #expect(xlsx.status == .ok)
             #expect(xlsx.body.readableBytesView.starts(with: [0x50, 0x4B, 0x03, 0x04]))
@@ -311,6 +322,8 @@ extension LogCapture {
             let before = smsCount()
             #expect(try await app.send(.POST, "/api/v1/member-auth/code", json: "{\"phone\":\"13599998888\"}").status == .accepted)
             #expect(smsCount() == before)
+            // and a second try within the minute is refused the same way as for a real member's number
+            #expect(try await app.send(.POST, "/api/v1/member-auth/code", json: "{\"phone\":\"13599998888\"}").status == .tooManyRequests)
             #expect(try await app.send(.POST, "/api/v1/member-auth/code", json: "{\"phone\":\"13511112222\"}").status == .accepted)
             let code = try #require(capture.lastCode())
             let login = try await app.send(.POST, "/api/v1/member-auth/login", json: "{\"phone\":\"13511112222\",\"code\":\"\(code)\"}")

@@ -113,6 +113,12 @@ import VaporTesting
             #expect(try await app.send(.GET, "/api/v1/member-imports/\(job["id"] as! Int)/problems", haidian).status == .notFound)
             let empty = try await app.send(.POST, "/api/v1/member-imports?orgId=\(f.jianwaiUnion.id!)", auth)
             #expect(empty.problemFields == ["body"])
+            // an empty orgId is a 422 naming it, not a crash
+            let blank = try await app.testing().sendRequest(.POST, "/api/v1/member-imports?orgId=", headers: auth, beforeRequest: { req in
+                req.body = ByteBuffer(string: "姓名,身份证号码,手机号码\n")
+            })
+            #expect(blank.status == .unprocessableEntity)
+            #expect(blank.problemFields == ["orgId"])
         }
     }
 }

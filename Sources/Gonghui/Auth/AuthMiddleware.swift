@@ -65,10 +65,18 @@ struct RequireStaffPage: AsyncMiddleware {
 /// Every console form carries the session's token in `_csrf`; a POST without it is refused.
 struct CSRFMiddleware: AsyncMiddleware {
     static let field = "_csrf"
+    /// The largest form body any console route accepts (a roster upload).
+    static let maxBody = 64 << 20
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if request.method != .GET && request.method != .HEAD {
-            let sent = try? request.content.get(String.self, at: Self.field)
+            // A form arriving in several reads (an upload) is still a stream here: the route's
+            // own collection runs after the middleware. Collect it (within the largest upload a
+            // route accepts) so the token in it can be read.
+            if request.body.data == nil {
+                _ = try await request.body.collect(max: Self.maxBody).get()
+            }
+            let sent = request.headers.first(name: "X-CSRF-Token") ?? (try? request.content.get(String.self, at: Self.field))
             guard let expected = request.session.data[Self.field], let sent,
                   Data(sent.utf8).constantTimeEquals(Data(expected.utf8))
             else {

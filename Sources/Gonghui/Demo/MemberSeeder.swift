@@ -22,9 +22,12 @@ struct MemberSeeder {
     /// The n-th generated person: distinct for n < 239 million.
     static func person(_ n: Int) -> (name: String, id: String, phone: String) {
         let area = areas[n % areas.count]
-        let k = n / areas.count
+        // k → k·7919 mod (days × 1000) is a bijection (7919 is prime and divides neither), so people
+        // are spread over every birth date and both sexes while staying distinct.
+        let span = dayCount * 1000
+        let k = ((n / areas.count) % span) &* 7919 % span
         let day = k % dayCount
-        let seq = (k / dayCount) % 1000
+        let seq = k / dayCount
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let base = DateComponents(calendar: calendar, year: 1965, month: 1, day: 1).date!

@@ -41,7 +41,12 @@ struct ApplicationService {
         let application = try await MemberApplication.query(on: db).filter(\.$idIndex == index)
             .filter(\.$status ~~ [.pending, .needsInfo]).first() ?? MemberApplication()
         let isNew = application.id == nil
-        application.orgID = try target.requireID()
+        // Someone else who knows the number cannot take over an open application: only its own phone refreshes it.
+        if !isNew, application.phone != facts.phone.value { throw AppError.conflict("error.application.openElsewhere") }
+        if isNew || org != nil { application.orgID = try target.requireID() }
+        application.reviewedBy = nil
+        application.reviewedAt = nil
+        if !isNew { application.reason = nil }
         application.meetingID = input.meetingId ?? application.meetingID
         application.name = facts.name
         application.idCipher = try cipher.seal(facts.residentID.value)
@@ -52,7 +57,6 @@ struct ApplicationService {
         application.employerName = facts.employerName ?? ""
         application.employerCreditCode = facts.employerCreditCode
         application.status = .pending
-        if isNew { application.reason = nil }
         try await db.transaction { tx in
             try await application.save(on: tx)
             try await request.audit.record(isNew ? "member.application.submit" : "member.application.resubmit",
@@ -100,8 +104,15 @@ struct ApplicationService {
         }
         let prefix = CardSerials.prefix(request.application)
         return try await db.transaction { tx in
+            // Only one decision wins: the application must still be open when it is written.
+            let claimed = try await tx.sql.raw("""
+                UPDATE member_applications SET status = 'approved', reviewed_by = \(bind: scope.staffID), reviewed_at = \(bind: Date())
+                WHERE id = \(bind: try application.requireID()) AND status IN ('pending', 'needsInfo') RETURNING id
+                """).all()
+            guard !claimed.isEmpty else { throw AppError.conflict("error.application.notOpen") }
             let member = try await MemberService.admit(facts, idIndex: application.idIndex, cipher: cipher, union: union, joinedOn: joined,
-                                                       source: "application", actor: scope.staffID, cardPrefix: prefix, on: tx)
+                                                       source: "application", actor: scope.staffID, cardPrefix: prefix,
+                                                       scope: scope.root, on: tx)
             application.status = .approved
             application.memberID = try member.requireID()
             application.reviewedBy = scope.staffID
@@ -135,7 +146,8 @@ struct ApplicationService {
     }
 
     /// The queue: open ones first by default, filtered; `afterId` answers only newer ones (the booth screen).
-    func list(status: [ApplicationStatus], orgID: Int?, meetingID: Int?, q: String?, afterID: Int?, paging: PageRequest) async throws -> Paged<ApplicationDTO> {
+    func list(status: [ApplicationStatus], orgID: Int?, meetingID: Int?, q: String?, afterID: Int?, paging: PageRequest,
+              openOrSince since: Date? = nil) async throws -> Paged<ApplicationDTO> {
         let scope = try request.scope
         try scope.require(scope.role.keepsMembers)
         var query = scope.records(MemberApplication.self, orgField: \.$orgID, on: db)
@@ -146,6 +158,11 @@ struct ApplicationService {
         if !status.isEmpty { query = query.filter(\.$status ~~ status) }
         if let meetingID { query = query.filter(\.$meetingID == meetingID) }
         if let afterID { query = query.filter(\.$id > afterID) }
+        if let since {
+            query = query.group(.or) {
+                $0.filter(\.$status ~~ [.pending, .needsInfo]).filter(\.$createdAt >= since).filter(\.$reviewedAt >= since)
+            }
+        }
         if let q {
             let phone = Normalize.identifier(q)
             if phone.count == 11, phone.allSatisfy(\.isNumber) { query = query.filter(\.$phone == phone) }
@@ -220,9 +237,8 @@ struct ApplicationController: RouteCollection {
     /// Always 202 with the same body, so the answer does not tell whether the number applied.
     @Sendable func sendStatusCode(req: Request) async throws -> Response {
         let phone = try Self.phone(try req.content.decode(PhoneInput.self).phone)
-        if try await MemberApplication.query(on: req.db).filter(\.$phone == phone.value).first() != nil {
-            try await req.oneTimeCodes.send(to: phone, purpose: .status)
-        }
+        let applied = try await MemberApplication.query(on: req.db).filter(\.$phone == phone.value).first() != nil
+        try await req.oneTimeCodes.send(to: phone, purpose: .status, deliver: applied)
         return try await CodeSent(sent: true, expiresInSeconds: Int(OneTimeCodes.lifetime)).encodeResponse(status: .accepted, for: req)
     }
 

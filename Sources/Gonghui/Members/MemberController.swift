@@ -26,6 +26,16 @@ struct MemberQuery {
         return filter
     }
 
+    /// What a search was for, fit for the audit log: the kind and a masked form, never a whole number.
+    static func describe(_ q: String?) -> String {
+        guard let q, !q.isEmpty else { return "" }
+        let compact = Normalize.identifier(q).filter { $0 != "-" }
+        if let id = try? ResidentID(parsing: compact, today: ShanghaiClock.today(), minimumAge: 0) { return "idNumber:" + id.masked }
+        if let phone = try? PhoneNumber(parsing: compact) { return "phone:" + phone.masked }
+        if let card = try? CardNumber(parsing: compact) { return "card:" + card.value }
+        return "text:" + String(q.prefix(50))
+    }
+
     /// Name, phone, card number, exact ID number (through the blind index) or employer.
     func query(_ filter: Filter) async throws -> QueryBuilder<Member> {
         let scope = try request.scope
@@ -128,7 +138,8 @@ struct MemberController: RouteCollection {
         let prefix = CardSerials.prefix(req.application)
         let member = try await req.db.transaction { tx in
             let member = try await MemberService.admit(facts, idIndex: cipher.blindIndex(facts.residentID.value), cipher: cipher, union: union,
-                                                       joinedOn: joined, source: "staff", actor: scope.staffID, cardPrefix: prefix, on: tx)
+                                                       joinedOn: joined, source: "staff", actor: scope.staffID, cardPrefix: prefix,
+                                                       scope: scope.root, on: tx)
             try await req.audit.record("member.create", targetType: "member", targetID: try member.requireID(), org: union, on: tx)
             return member
         }
@@ -162,7 +173,12 @@ struct MemberController: RouteCollection {
         }
         if let raw = input.employerCreditCode {
             if Normalize.identifier(raw).isEmpty { member.employerCreditCode = nil }
-            else if let code = try? CreditCode(parsing: raw), code.checksumValid { member.employerCreditCode = code.value }
+            else if let code = try? CreditCode(parsing: raw), code.checksumValid {
+                if code.value != member.employerCreditCode {
+                    events.append(MemberEvent(memberID: memberID, kind: "employerChanged", from: member.employerCreditCode, to: code.value, actor: scope.staffID))
+                }
+                member.employerCreditCode = code.value
+            }
             else { issues.append(FieldIssue("employerCreditCode", "format", "error.field.creditCode")) }
         }
         var v = Validator()
@@ -190,6 +206,10 @@ struct MemberController: RouteCollection {
         try await req.db.transaction { tx in
             try await member.save(on: tx)
             for event in changes { try await event.create(on: tx) }
+            if member.status != .active {
+                try await MemberTransfer.query(on: tx).filter(\.$memberID == memberID).filter(\.$status == .pending)
+                    .set(\.$status, to: .cancelled).set(\.$decidedAt, to: Date()).update()
+            }
             if !changes.isEmpty {
                 try await req.audit.record("member.update", targetType: "member", targetID: memberID, org: org,
                                            details: ["changes": changes.map(\.kind).joined(separator: ",")], on: tx)
@@ -273,6 +293,7 @@ struct MemberController: RouteCollection {
 
     @Sendable func cancel(req: Request) async throws -> TransferDTO {
         let scope = try req.scope
+        try scope.require(scope.role.keepsMembers)
         guard let transfer = try await scope.records(MemberTransfer.self, orgField: \.$fromOrgID, on: req.db)
             .filter(\.$id == (try req.idParameter())).first() else { throw AppError.notFound }
         guard transfer.status == .pending else { throw AppError.conflict("error.transfer.notPending") }
@@ -338,13 +359,20 @@ enum Transfers {
         let note = v.text(raw, "reason", required: !accept, max: 500)
         try v.check()
         guard let member = try await Member.find(transfer.memberID, on: req.db) else { throw AppError.notFound }
+        if accept, member.status != .active || member.orgID != transfer.fromOrgID { throw AppError.conflict("error.transfer.notActive") }
         let target = try await Organization.find(transfer.toOrgID, on: req.db)
         try await req.db.transaction { tx in
+            // Only one decision wins: the row must still be pending when it is written.
+            let decided = try await tx.sql.raw("""
+                UPDATE member_transfers SET status = \(bind: accept ? "accepted" : "declined"), decided_by = \(bind: scope.staffID),
+                  decided_at = \(bind: Date()), decision_note = \(bind: note)
+                WHERE id = \(bind: id) AND status = 'pending' RETURNING id
+                """).all()
+            guard !decided.isEmpty else { throw AppError.conflict("error.transfer.notPending") }
             transfer.status = accept ? .accepted : .declined
             transfer.decidedBy = scope.staffID
             transfer.decidedAt = Date()
             transfer.decisionNote = note
-            try await transfer.save(on: tx)
             if accept {
                 member.orgID = transfer.toOrgID
                 try await member.save(on: tx)

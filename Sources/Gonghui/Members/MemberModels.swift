@@ -130,6 +130,11 @@ final class OneTimeCode: Model, @unchecked Sendable {
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
 
     init() {}
+
+    func requireID() throws -> Int {
+        guard let id else { throw FluentError.idRequired }
+        return id
+    }
 }
 
 /// A member's sign-in on the phone pages and the app ("ghm_" tokens), stored as SHA-256.

@@ -64,6 +64,8 @@ struct MemberPages: RouteCollection {
 
     struct AppRow: Codable {
         let id: Int
+        /// The status code (`pending`, `approved` …) for scripts; `status` is the label.
+        let state: String
         let name: String
         let sexAge: String
         let idMasked: String
@@ -78,7 +80,7 @@ struct MemberPages: RouteCollection {
     }
 
     static func row(_ req: Request, _ a: ApplicationDTO) -> AppRow {
-        AppRow(id: a.id, name: a.name, sexAge: sexAge(req, sex: a.sex, age: a.age), idMasked: a.idNumberMasked, phone: a.phoneMasked,
+        AppRow(id: a.id, state: a.status.rawValue, name: a.name, sexAge: sexAge(req, sex: a.sex, age: a.age), idMasked: a.idNumberMasked, phone: a.phoneMasked,
                employer: a.employerName, orgName: a.orgName ?? "", orgIsUnion: a.orgIsUnion, status: req.t("application.status.\(a.status.rawValue)"),
                css: a.status == .approved ? "ok" : a.status.isOpen ? "warn" : "", createdAt: a.createdAt.map(ShanghaiClock.format) ?? "",
                card: a.cardNumber.flatMap { try? CardNumber(parsing: $0) }?.grouped)
@@ -231,6 +233,8 @@ struct MemberPages: RouteCollection {
 
     struct BoothFeed: Content {
         let first: Bool
+        /// The highest id seen: the next poll asks for newer ones.
+        let cursor: Int
         let items: [AppRow]
     }
 
@@ -243,11 +247,13 @@ struct MemberPages: RouteCollection {
         let meetingID = req.optionalID("meeting", &v)
         let after = req.query[Int.self, at: "after"] ?? 0
         try v.check()
-        let result = try await ApplicationService(request: req).list(status: [], orgID: orgID, meetingID: meetingID, q: nil,
-                                                                     afterID: after, paging: PageRequest(page: 1, per: 100))
+        // Open ones and today's, in SQL; the first load takes the newest hundred, later polls what came after.
         let startOfDay = Calendar.shanghai.startOfDay(for: Date())
-        let items = result.items.filter { $0.status.isOpen || ($0.createdAt ?? .distantPast) >= startOfDay }
-        return BoothFeed(first: after == 0, items: items.map { Self.row(req, $0) })
+        let result = try await ApplicationService(request: req).list(status: [], orgID: orgID, meetingID: meetingID, q: nil,
+                                                                     afterID: after > 0 ? after : nil, paging: PageRequest(page: 1, per: 100),
+                                                                     openOrSince: startOfDay)
+        let items = after > 0 ? result.items : result.items.reversed()
+        return BoothFeed(first: after == 0, cursor: max(after, items.map(\.id).max() ?? 0), items: items.map { Self.row(req, $0) })
     }
 
     // MARK: the roster

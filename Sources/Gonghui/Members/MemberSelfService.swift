@@ -10,8 +10,12 @@ enum MemberAuth {
     static let lifetime: TimeInterval = 30 * 86_400
 
     /// The active member with this number (the newest record when a number was reused).
+    /// The one active member with this number; nil when none, or when several share it (a family
+    /// phone, a recycled number): showing one of them someone else's card is worse than asking them
+    /// to see their union.
     static func member(phone: PhoneNumber, on db: any Database) async throws -> Member? {
-        try await Member.query(on: db).filter(\.$phone == phone.value).filter(\.$status == .active).sort(\.$id, .descending).first()
+        let found = try await Member.query(on: db).filter(\.$phone == phone.value).filter(\.$status == .active).limit(2).all()
+        return found.count == 1 ? found[0] : nil
     }
 
     static func issueToken(for member: Member, on db: any Database) async throws -> (String, Date) {
@@ -37,9 +41,8 @@ enum MemberAuth {
 
     /// Sends a sign-in code when the number belongs to an active member; the answer is the same either way.
     static func sendSignInCode(_ phone: PhoneNumber, on req: Request) async throws {
-        if try await member(phone: phone, on: req.db) != nil {
-            try await req.oneTimeCodes.send(to: phone, purpose: .signIn)
-        }
+        let known = try await member(phone: phone, on: req.db) != nil
+        try await req.oneTimeCodes.send(to: phone, purpose: .signIn, deliver: known)
     }
 
     static func signIn(_ phone: PhoneNumber, code: String?, on req: Request) async throws -> Member {

@@ -39,10 +39,15 @@ struct MemberService {
 
     /// A new member, or a former one (left, transferred out) who comes back: same record, same card.
     static func admit(_ facts: PersonFacts, idIndex: String, cipher: FieldCipher, union: Organization, joinedOn: CalendarDate,
-                      source: String, actor: Int?, cardPrefix: String, on db: any Database) async throws -> Member {
+                      source: String, actor: Int?, cardPrefix: String, scope: TreePath?, on db: any Database) async throws -> Member {
         let unionID = try union.requireID()
         if let existing = try await Member.query(on: db).filter(\.$idIndex == idIndex).first() {
             guard existing.status != .active else { throw AppError.conflict("error.member.alreadyMember") }
+            // A former member registered outside the caller's subtree is not pulled in (nor its history shown):
+            // the union that holds the record restores it or transfers it.
+            if let scope, let holder = try await Organization.find(existing.orgID, on: db), !scope.contains(holder.treePath) {
+                throw AppError.conflict("error.member.registeredElsewhere")
+            }
             guard existing.status != .deceased else { throw AppError.conflict("error.member.deceased") }
             let before = existing.status
             existing.status = .active
@@ -80,6 +85,7 @@ struct MemberService {
     /// A member in the caller's scope, or 404.
     func member(_ id: Int) async throws -> Member {
         let scope = try request.scope
+        try scope.require(scope.role.keepsMembers)
         guard let member = try await scope.records(Member.self, orgField: \.$orgID, on: db).filter(\.$id == id).first() else {
             throw AppError.notFound
         }

@@ -3,6 +3,7 @@ import Fluent
 import Foundation
 import GonghuiCore
 import NIOConcurrencyHelpers
+import FluentSQL
 import Vapor
 
 /// Sends a text message. Behind a protocol so a city plugs in its gateway; this build has the
@@ -41,8 +42,10 @@ struct OneTimeCodes {
 
     let request: Request
 
-    /// Sends a fresh code; 429 with `Retry-After` when a limit is reached.
-    func send(to phone: PhoneNumber, purpose: Purpose) async throws {
+    /// Sends a fresh code; 429 with `Retry-After` when a limit is reached. With `deliver: false` the
+    /// limits are applied and the attempt counted exactly the same, but no message goes out: the
+    /// answer to a number nobody registered is indistinguishable from a real one, 429s included.
+    func send(to phone: PhoneNumber, purpose: Purpose, deliver: Bool = true) async throws {
         let db = request.db
         let now = Date()
         if let last = try await OneTimeCode.query(on: db).filter(\.$phone == phone.value).filter(\.$purpose == purpose.rawValue)
@@ -65,7 +68,9 @@ struct OneTimeCodes {
         record.expiresAt = now.addingTimeInterval(Self.lifetime)
         record.attempts = 0
         record.ip = request.clientAddress
+        if !deliver { record.usedAt = now }
         try await record.create(on: db)
+        guard deliver else { return }
         let text = request.t("sms.code", ["code": code, "minutes": "5"])
         try await request.application.sms.send(to: phone, text: text, logger: request.application.logger)
     }
@@ -83,13 +88,18 @@ struct OneTimeCodes {
         guard record.attempts < Self.maxAttempts else {
             throw AppError.tooMany(retryAfter: Int(record.expiresAt.timeIntervalSinceNow) + 1, "error.otp.tooManyAttempts")
         }
+        let recordID = try record.requireID()
         guard Self.hash(code, phone: phone.value, purpose: purpose) == record.codeHash else {
-            record.attempts += 1
-            try await record.save(on: db)
+            // Counted in one statement, so parallel guesses cannot slip past the limit.
+            try await db.sql.raw("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = \(bind: recordID)").run()
             throw AppError.invalid([FieldIssue("code", "wrong", "error.otp.wrong")])
         }
-        record.usedAt = Date()
-        try await record.save(on: db)
+        // Spent once: of two requests with the same code, only one finds it unused.
+        let spent = try await db.sql.raw("""
+            UPDATE one_time_codes SET used_at = \(bind: Date())
+            WHERE id = \(bind: recordID) AND used_at IS NULL AND attempts < \(bind: Self.maxAttempts) RETURNING id
+            """).all()
+        guard !spent.isEmpty else { throw AppError.invalid([FieldIssue("code", "expired", "error.otp.expired")]) }
     }
 
     static func hash(_ code: String, phone: String, purpose: Purpose) -> String {

@@ -137,9 +137,8 @@ struct PublicPages: RouteCollection {
         let form = try req.content.decode(PhoneForm.self)
         do {
             let phone = try ApplicationController.phone(form.phone)
-            if try await MemberApplication.query(on: req.db).filter(\.$phone == phone.value).first() != nil {
-                try await req.oneTimeCodes.send(to: phone, purpose: .status)
-            }
+            let applied = try await MemberApplication.query(on: req.db).filter(\.$phone == phone.value).first() != nil
+            try await req.oneTimeCodes.send(to: phone, purpose: .status, deliver: applied)
             return try await req.view.render("public/status", StatusPage(page: req.pageContext(), phone: phone.value, askCode: true, action: "/join/status",
                                                                         errors: [:], alert: nil, notice: req.t("otp.sent"), items: nil)).encodeResponse(for: req)
         } catch let error as AppError {

@@ -90,7 +90,7 @@ enum RosterFiles {
                       "member.col.employer", "member.col.creditCode", "member.col.union", "member.col.joinedOn", "member.col.status"].map { req.t($0) }
         let root = try await Organization.find(filter.orgID ?? scope.rootID, on: req.db)
         try await req.audit.record(whole ? "member.export.whole" : "member.export", targetType: "organization", targetID: root?.id, org: root,
-                                   details: ["rows": String(total), "format": format, "q": filter.q ?? ""])
+                                   details: ["rows": String(total), "format": format, "search": MemberQuery.describe(filter.q)])
         let db = req.db
         let lang = req
         return try await download(req, name: "members", format: format, header: header, widths: [20, 10, 22, 6, 14, 28, 22, 28, 12, 10]) { add in
@@ -171,15 +171,14 @@ struct RosterFileController: RouteCollection {
         try scope.require(scope.role.keepsMembers)
         var v = Validator()
         let orgID = req.optionalID("orgId", &v)
-        if orgID == nil && req.query[String.self, at: "orgId"] == nil { v.add("orgId", "required", "error.application.chooseUnion") }
         let fileName = v.text(req.query[String.self, at: "fileName"], "fileName", required: false, max: 200) ?? "upload"
-        guard let body = req.body.data, body.readableBytes > 0 else {
-            v.add("body", "required", "error.import.empty")
-            try v.check()
+        let body = req.body.data
+        if body == nil || body!.readableBytes == 0 { v.add("body", "required", "error.import.empty") }
+        guard let orgID, let body, body.readableBytes > 0, v.issues.isEmpty else {
+            if orgID == nil && !v.issues.contains(where: { $0.field == "orgId" }) { v.add("orgId", "required", "error.application.chooseUnion") }
             throw AppError.invalid(v.issues)
         }
-        try v.check()
-        let union = try await MemberService.union(orgID!, field: "orgId", scope: scope, on: req.db)
+        let union = try await MemberService.union(orgID, field: "orgId", scope: scope, on: req.db)
         let job = try await RosterFiles.startImport(req, union: union, fileName: fileName, body: body)
         return try await ImportJobDTO(job).encodeResponse(status: .accepted, for: req)
     }

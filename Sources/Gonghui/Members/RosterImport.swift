@@ -204,22 +204,18 @@ struct RosterImporter {
             problems.removeAll(keepingCapacity: true)
             let (insertedCount, dupCount) = try await db.transaction { tx -> (Int, Int) in
                 let sql = tx.sql
-                var existing = Set<String>()
+                // Rows whose ID number is already registered are skipped by the database itself
+                // (ON CONFLICT DO NOTHING), so two imports of the same people at once cannot collide.
+                var inserted = Set<String>()
                 if !batch.isEmpty {
-                    let rows = try await sql.select().column("id_index").from(Member.schema)
-                        .where(SQLColumn("id_index"), .in, SQLGroupExpression(batch.map { SQLBind($0.index) })).all()
-                    for row in rows { existing.insert(try row.decode(column: "id_index", as: String.self)) }
-                }
-                let fresh = batch.filter { !existing.contains($0.index) }
-                var all = batchProblems
-                for dup in batch where existing.contains(dup.index) {
-                    all.append((dup.line, idColumn, "duplicate", alreadyMember))
-                }
-                if !fresh.isEmpty {
-                    try await MemberBulk.insert(fresh.map {
+                    inserted = try await MemberBulk.insert(batch.map {
                         MemberBulk.Row(orgID: unionID, name: $0.name, sealed: $0.sealed, index: $0.index, sex: $0.sex, birth: $0.birth,
                                        phone: $0.phone, employer: $0.employer, creditCode: $0.creditCode, joined: $0.joined)
                     }, source: "import", cardPrefix: cardPrefix, on: tx)
+                }
+                var all = batchProblems
+                for dup in batch where !inserted.contains(dup.index) {
+                    all.append((dup.line, idColumn, "duplicate", alreadyMember))
                 }
                 if !all.isEmpty {
                     for chunk in stride(from: 0, to: all.count, by: 500) {
@@ -231,7 +227,7 @@ struct RosterImporter {
                         try await problemInsert.run()
                     }
                 }
-                return (fresh.count, batch.count - fresh.count)
+                return (inserted.count, batch.count - inserted.count)
             }
             progress.imported += insertedCount
             progress.duplicates += dupCount
@@ -298,8 +294,11 @@ enum MemberBulk {
 
     static let perStatement = 1000
 
-    static func insert(_ rows: [Row], source: String, cardPrefix: String, on db: any Database) async throws {
-        guard !rows.isEmpty else { return }
+    /// Answers the blind indexes actually inserted; a row whose ID number is already registered is skipped.
+    @discardableResult
+    static func insert(_ rows: [Row], source: String, cardPrefix: String, on db: any Database) async throws -> Set<String> {
+        guard !rows.isEmpty else { return [] }
+        var inserted = Set<String>()
         let first = try await CardSerials.reserve(rows.count, on: db)
         let now = Date()
         for start in stride(from: 0, to: rows.count, by: perStatement) {
@@ -314,7 +313,10 @@ enum MemberBulk {
                                        SQLBind(row.joined), SQLBind("active"), SQLBind(card), SQLBind("issued"), SQLBind(source),
                                        SQLBind(now), SQLBind(now))
             }
-            try await insert.run()
+            for row in try await insert.ignoringConflicts(with: "id_index").returning("id_index").all() {
+                inserted.insert(try row.decode(column: "id_index", as: String.self))
+            }
         }
+        return inserted
     }
 }

@@ -27,7 +27,7 @@ public enum ApplicationStatus: String, CaseIterable, Codable, Sendable {
     public func canBecome(_ next: ApplicationStatus) -> Bool {
         switch (self, next) {
         case (.pending, .approved), (.pending, .rejected), (.pending, .needsInfo): true
-        case (.needsInfo, .approved), (.needsInfo, .rejected), (.needsInfo, .pending): true
+        case (.needsInfo, .approved), (.needsInfo, .rejected), (.needsInfo, .pending), (.needsInfo, .needsInfo): true
         default: false
         }
     }
