@@ -209,6 +209,8 @@ struct MemberPages: RouteCollection {
         let orgName: String
         let meetingId: Int?
         let joinLink: String
+        /// The link as a QR code (SVG drawn here), for workers to scan at the booth.
+        let qr: String?
         let boothOrgs: [UnionChoice]
         let unions: [UnionChoice]
         let rows: [AppRow]
@@ -223,10 +225,12 @@ struct MemberPages: RouteCollection {
         let meetingID = req.query[Int.self, at: "meeting"].flatMap { $0 > 0 ? $0 : nil }
         let streets = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(500).all()
         let host = req.headers.first(name: .host) ?? "127.0.0.1:8080"
-        var link = "http://\(host)/join?org=\(orgID)"
+        let scheme = req.headers.first(name: "X-Forwarded-Proto") == "https" ? "https" : "http"
+        var link = "\(scheme)://\(host)/join?org=\(orgID)"
         if let meetingID { link += "&meeting=\(meetingID)" }
         return try await req.view.render("members/booth", BoothPage(
             page: req.pageContext(), orgId: orgID, orgName: org.name, meetingId: meetingID, joinLink: link,
+            qr: (try? QRCode(text: link, correction: .medium))?.svg(pixels: 200, title: req.t("booth.qrTitle")),
             boothOrgs: streets.map { UnionChoice(id: $0.id ?? 0, name: $0.name, selected: $0.id == orgID) },
             unions: try await Self.unions(under: org, on: req.db), rows: []))
     }
