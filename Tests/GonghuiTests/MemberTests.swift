@@ -370,4 +370,32 @@ extension LogCapture {
             #expect(try await app.send(.GET, "/api/v1/me/card", auth).status == .unauthorized)
         }
     }
+
+    @Test func aFormerMemberOfAnotherDistrictIsNotPulledInAndLeavingCancelsATransfer() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let m = try await MemberScopeAndPrivacyTests.member(app, seq: 701, union: f.zgcUnion, staff: "zgc")
+            let zgc = try await app.token("zgc")
+            // a transfer waits; then the member leaves: the transfer is cancelled, not accepted later
+            let asked = try await app.send(.POST, "/api/v1/members/\(m.id)/transfers", zgc, json: "{\"toOrgId\":\(f.jianwaiUnion.id!)}")
+            #expect(asked.status == .created)
+            _ = try await app.send(.PATCH, "/api/v1/members/\(m.id)", zgc, json: "{\"status\":\"left\"}")
+            let jianwai = try await app.token("jianwai")
+            let accept = try await app.send(.POST, "/api/v1/member-transfers/\(asked.json["id"] as! Int)/accept", jianwai)
+            #expect(accept.status == .conflict)
+            #expect(try await Member.find(m.id, on: app.db)?.orgID == f.zgcUnion.id)
+            // the former member applies in Chaoyang: staff there cannot pull Haidian's record in
+            let again = try await app.send(.POST, "/api/v1/member-applications", json: applicationJSON(id: m.idNumber, phone: "13700007777", orgId: f.jianwaiUnion.id!))
+            #expect(again.status == .created)
+            let approve = try await app.send(.POST, "/api/v1/member-applications/\(again.json["id"] as! Int)/approve", jianwai, json: "{}")
+            #expect(approve.status == .conflict)
+            #expect((approve.json["detail"] as? String)?.contains("其他工会") == true)
+            #expect(try await Member.find(m.id, on: app.db)?.orgID == f.zgcUnion.id)
+            // the union holding the record can bring the member back
+            let zgcApp = try await app.send(.POST, "/api/v1/member-applications", json: applicationJSON(id: residentID(702), orgId: f.zgcUnion.id!))
+            #expect(try await app.send(.POST, "/api/v1/member-applications/\(zgcApp.json["id"] as! Int)/approve", zgc, json: "{}").status == .ok)
+            let restored = try await app.send(.PATCH, "/api/v1/members/\(m.id)", zgc, json: "{\"status\":\"active\"}")
+            #expect(restored.json["status"] as? String == "active")
+        }
+    }
 }

@@ -58,6 +58,12 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
                           domain: nil, path: "/", isSecure: false, isHTTPOnly: true, sameSite: .lax)
     }
 
+    if case .sqliteFile = config.database {
+        // Write-ahead logging: pages stay readable while a roster import writes, and a commit is
+        // one append instead of a rollback journal's several syncs. It is kept in the file.
+        try await app.db.sql.raw("PRAGMA journal_mode = WAL").run()
+    }
+
     let divisions = config.divisionsFile ?? root + "Resources/Data/beijing-districts.csv"
     let seed = try FederationSeed.load(path: divisions, cityName: config.cityName, cityCode: config.cityDivisionCode)
     app.migrations.add(CreateFederationTree(seed: seed))

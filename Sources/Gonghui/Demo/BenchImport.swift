@@ -177,6 +177,9 @@ struct BenchImportCommand: AsyncCommand {
               joined_on, status, card_number, card_state, source, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 'issued', 'import', ?, ?)
             """
+        // The same page cache the import sets on its connection.
+        try exec("PRAGMA cache_size = -\(MemberBulk.sqliteCacheKiB)")
+        try exec("PRAGMA synchronous = NORMAL")
         let started = Date()
         try exec("BEGIN")
         var statement: OpaquePointer?

@@ -34,17 +34,19 @@ struct FieldCipher: Sendable {
 
     /// 32 hex characters.
     func blindIndex(_ canonical: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(canonical.utf8), using: indexKey)
-        var hex = ""
-        hex.reserveCapacity(32)
-        for byte in mac.prefix(16) {
-            hex.append(Self.hexDigits[Int(byte >> 4)])
-            hex.append(Self.hexDigits[Int(byte & 0x0F)])
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(canonical.utf8), using: indexKey)
+        return mac.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: 32) { out in
+                for index in 0..<16 {
+                    out[index * 2] = Self.hexDigits[Int(bytes[index] >> 4)]
+                    out[index * 2 + 1] = Self.hexDigits[Int(bytes[index] & 0x0F)]
+                }
+                return 32
+            }
         }
-        return hex
     }
 
-    private static let hexDigits = Array("0123456789abcdef")
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 extension Application {

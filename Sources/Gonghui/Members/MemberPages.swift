@@ -54,10 +54,17 @@ struct MemberPages: RouteCollection {
     }
 
     /// Grassroots unions under `org` (in scope), for the union pickers.
-    static func unions(under org: Organization, selected: Int? = nil, on db: any Database) async throws -> [UnionChoice] {
-        try await Organization.query(on: db).inSubtree(org.treePath)
-            .filter(\.$kind ~~ [.enterprise, .community, .building, .industry, .other]).sort(\.$name).limit(1000).all()
-            .map { UnionChoice(id: $0.id ?? 0, name: $0.name, selected: $0.id == selected) }
+    /// At most 1,000; `matching` narrows them by name (a district holds thousands).
+    static func unions(under org: Organization, selected: Int? = nil, matching: String? = nil, on db: any Database) async throws -> [UnionChoice] {
+        var query = Organization.query(on: db).inSubtree(org.treePath)
+            .filter(\.$kind ~~ [.enterprise, .community, .building, .industry, .other])
+        if let matching, !matching.isEmpty { query = query.filter(\.$name ~~ matching) }
+        var rows = try await query.sort(\.$name).limit(1000).all()
+        if let selected, !rows.contains(where: { $0.id == selected }),
+           let chosen = try await Organization.query(on: db).inSubtree(org.treePath).filter(\.$id == selected).first(), chosen.kind.isGrassroots {
+            rows.insert(chosen, at: 0)
+        }
+        return rows.map { UnionChoice(id: $0.id ?? 0, name: $0.name, selected: $0.id == selected) }
     }
 
     // MARK: applications
@@ -451,6 +458,7 @@ struct MemberPages: RouteCollection {
 
     struct ImportPage: Encodable {
         let page: PageContext
+        let unionQuery: String
         let unions: [UnionChoice]
         let jobs: [JobRow]
         let errors: [String: String]
@@ -461,14 +469,15 @@ struct MemberPages: RouteCollection {
         let scope = try req.scope
         try scope.require(scope.role.keepsMembers)
         let root = try await scope.org(scope.rootID, on: req.db)
+        let unionQuery = String(Normalize.singleLine(req.query[String.self, at: "union"] ?? "").prefix(50))
         let unions = root.kind.isGrassroots ? [UnionChoice(id: scope.rootID, name: root.name, selected: true)]
-            : try await Self.unions(under: root, selected: selected ?? req.query[Int.self, at: "orgId"], on: req.db)
+            : try await Self.unions(under: root, selected: selected ?? req.query[Int.self, at: "orgId"], matching: unionQuery, on: req.db)
         let jobs = try await scope.records(ImportJob.self, orgField: \.$orgID, on: req.db).sort(\.$id, .descending).limit(20).all()
         let orgs = try await ApplicationService.orgNames(jobs.map(\.orgID), on: req.db)
         let rows = jobs.map { JobRow(id: $0.id ?? 0, fileName: $0.fileName, orgName: orgs[$0.orgID]?.name ?? "", state: req.t("import.state.\($0.state)"),
                                      imported: $0.imported, duplicates: $0.duplicates, failed: $0.failed,
                                      createdAt: $0.createdAt.map(ShanghaiClock.format) ?? "") }
-        return try await req.view.render("members/import", ImportPage(page: req.pageContext(), unions: unions, jobs: rows, errors: errors, alert: alert))
+        return try await req.view.render("members/import", ImportPage(page: req.pageContext(), unionQuery: unionQuery, unions: unions, jobs: rows, errors: errors, alert: alert))
             .encodeResponse(status: status, for: req)
     }
 

@@ -70,8 +70,10 @@ struct PersonFacts: Sendable {
     /// 1–50 characters of a person's name: Chinese, Latin letters, the middle dot of minority and
     /// foreign names, spaces; no digits or punctuation.
     static func checkName(_ raw: String?, into issues: inout [FieldIssue]) -> String? {
-        let name = raw.map(Normalize.singleLine)?.replacingOccurrences(of: "•", with: "·")
-            .replacingOccurrences(of: "．", with: "·") ?? ""
+        var name = raw.map(Normalize.singleLine) ?? ""
+        if name.unicodeScalars.contains(where: { $0 == "•" || $0 == "．" }) {
+            name = String(String.UnicodeScalarView(name.unicodeScalars.map { $0 == "•" || $0 == "．" ? "·" : $0 }))
+        }
         if name.isEmpty {
             issues.append(FieldIssue("name", "required", "error.member.name.required"))
             return nil

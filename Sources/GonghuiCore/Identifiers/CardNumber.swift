@@ -41,8 +41,8 @@ public struct CardNumber: Hashable, Sendable, CustomStringConvertible {
 
     static func luhnDigit(for body: String) -> Int {
         var sum = 0
-        for (index, char) in body.reversed().enumerated() {
-            var digit = char.wholeNumberValue ?? 0
+        for (index, byte) in body.utf8.reversed().enumerated() {
+            var digit = byte >= 48 && byte <= 57 ? Int(byte - 48) : 0
             if index % 2 == 0 {
                 digit *= 2
                 if digit > 9 { digit -= 9 }

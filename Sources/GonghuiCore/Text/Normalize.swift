@@ -19,11 +19,29 @@ public enum Normalize {
 
     /// Half-width, upper case, with every kind of white space removed.
     public static func identifier(_ text: String) -> String {
-        String(halfWidth(text).unicodeScalars.filter { !$0.properties.isWhitespace }).uppercased()
+        // The common case, from a roster of millions: plain ASCII digits and capitals already.
+        if text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x2B || $0 == 0x2D }) { return text }
+        return String(halfWidth(text).unicodeScalars.filter { !$0.properties.isWhitespace }).uppercased()
     }
 
     /// Half-width, trimmed, runs of white space folded to one space: for names and addresses.
     public static func singleLine(_ text: String) -> String {
-        halfWidth(text).split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        // Nothing to fold or convert: no ASCII space or control, no full-width form, no other space.
+        var clean = true
+        var previousSpace = true
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if v < 0x80 {
+                if v < 0x20 || v == 0x7F { clean = false; break }
+                if v == 0x20 { if previousSpace { clean = false; break }; previousSpace = true } else { previousSpace = false }
+            } else if (0xFF01...0xFF5E).contains(v) || v == 0x3000 || v == 0x85 || v == 0xA0 || (0x2000...0x200A).contains(v)
+                        || v == 0x2028 || v == 0x2029 || v == 0x202F || v == 0x205F || v == 0x1680 {
+                clean = false; break
+            } else {
+                previousSpace = false
+            }
+        }
+        if clean && !previousSpace { return text }
+        return halfWidth(text).split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 }
