@@ -180,6 +180,8 @@ struct BenchImportCommand: AsyncCommand {
         // The same page cache the import sets on its connection.
         try exec("PRAGMA cache_size = -\(MemberBulk.sqliteCacheKiB)")
         try exec("PRAGMA synchronous = NORMAL")
+        try exec("PRAGMA temp_store = MEMORY")
+        try exec("PRAGMA wal_autocheckpoint = \(MemberBulk.sqliteCheckpointPages)")
         let started = Date()
         try exec("BEGIN")
         var statement: OpaquePointer?
