@@ -32,7 +32,7 @@ import VaporTesting
 
                 重复人,\(a),13800000005,单位,,
                 老会员,\(existing.idNumber),13800000006,单位,,
-                钱七,１１０１０５１９９００１０１００４\(String(residentID(4).last!)),13800000007,单位,,
+                钱七,１１０１０５１９９００１０１００４\(String(residentID(4).last!)),13800000007,单位,,2021-06-01 00:00:00
                 """
             let auth = try await app.token("jianwai")
             let job = try await Self.upload(app, auth, orgID: f.jianwaiUnion.id!, name: "roster.csv", Array("\u{FEFF}\(csv)".utf8))
@@ -46,6 +46,7 @@ import VaporTesting
             #expect(members.allSatisfy { (try? CardNumber(parsing: $0.cardNumber)) != nil })
             #expect(members.first { $0.name == "阿卜杜·热合曼" }?.joinedOn == "2024-03-15")
             #expect(members.first { $0.name == "阿卜杜·热合曼" }?.phone == "13800000002")
+            #expect(members.first { $0.name == "钱七" }?.joinedOn == "2021-06-01")
 
             let problems = try await ImportProblem.query(on: app.db).sort(\.$line).all()
             let byLine = Dictionary(grouping: problems, by: \.line)

@@ -155,7 +155,7 @@ struct MemberPages: RouteCollection {
                                    css: dto.status == .approved ? "ok" : dto.status.isOpen ? "warn" : "",
                                    sexAge: Self.sexAge(req, sex: dto.sex, age: dto.age), createdAt: dto.createdAt.map(ShanghaiClock.format) ?? "",
                                    open: dto.status.isOpen, unions: unions, errors: errors, alert: alert,
-                                   flash: req.query[String.self, at: "done"].map { req.t("applications.done.\($0)") })
+                                   flash: req.query[String.self, at: "done"].flatMap { ["approved", "rejected", "needsInfo"].contains($0) ? req.t("applications.done.\($0)") : nil })
         return try await req.view.render("members/application", page).encodeResponse(status: status, for: req)
     }
 
@@ -390,8 +390,12 @@ struct MemberPages: RouteCollection {
             canReveal: scope.role.revealsIDNumbers, canEdit: scope.role.keepsMembers, revealed: revealed,
             statuses: MemberStatus.allCases.map { Option(value: $0.rawValue, label: req.t("member.status.\($0.rawValue)"), selected: dto.status == $0) },
             unionQuery: unionQuery, unions: unions,
-            flash: req.query[String.self, at: "done"].map { req.t("members.done.\($0)") }, alert: alert)
-        return try await req.view.render("members/detail", page).encodeResponse(status: status, for: req)
+            flash: req.query[String.self, at: "done"].flatMap { ["saved", "card", "approved", "transferAsked"].contains($0) ? req.t("members.done.\($0)") : nil },
+            alert: alert)
+        let response = try await req.view.render("members/detail", page).encodeResponse(status: status, for: req)
+        // A page that may show a whole ID number is never kept by the browser or a proxy.
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return response
     }
 
     @Sendable func member(req: Request) async throws -> Response {
@@ -571,7 +575,7 @@ struct MemberPages: RouteCollection {
                                      canDecide: incoming && dto.status == .pending))
         }
         return try await req.view.render("members/transfers", TransfersPage(page: req.pageContext(), incoming: incoming, rows: items,
-                                                                             flash: req.query[String.self, at: "done"].map { req.t("transfers.done.\($0)") },
+                                                                             flash: req.query[String.self, at: "done"].flatMap { ["accepted", "declined"].contains($0) ? req.t("transfers.done.\($0)") : nil },
                                                                              alert: alert)).encodeResponse(status: status, for: req)
     }
 

@@ -94,7 +94,11 @@ struct PersonFacts: Sendable {
 
     /// A joined date: a real day, not in the future, not before 1925 (the ACFTU's founding).
     static func checkJoined(_ raw: String?, field: String = "joinedOn", today: CalendarDate, into issues: inout [FieldIssue]) -> CalendarDate? {
-        guard let raw, !Normalize.identifier(raw).isEmpty else { return nil }
+        guard var raw, !Normalize.identifier(raw).isEmpty else { return nil }
+        // A date-time cell from Excel ("2024-03-15 00:00:00"): the date is what counts.
+        if let space = raw.trimmingCharacters(in: .whitespaces).firstIndex(of: " ") {
+            raw = String(raw.trimmingCharacters(in: .whitespaces)[..<space])
+        }
         guard let date = try? CalendarDate(parsing: raw) else {
             issues.append(FieldIssue(field, "date", "error.field.date"))
             return nil

@@ -118,9 +118,13 @@ enum RosterFiles {
 }
 
 extension Cell {
+    /// A long run of digits (a card or ID number) gets a trailing tab, as Chinese systems do, so
+    /// Excel and WPS keep it as text instead of showing 1.1E+15 and dropping the last digits.
+    /// Importing such a file again strips the tab with the rest of the white space.
     var csvText: String {
         switch self {
-        case let .text(text): text
+        case let .text(text):
+            text.utf8.count >= 12 && text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) ? text + "\t" : text
         case let .number(number): String(number)
         case let .integer(number): String(number)
         case .empty: ""
