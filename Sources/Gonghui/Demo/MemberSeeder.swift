@@ -19,6 +19,25 @@ struct MemberSeeder {
                         "110112", "110113", "110114", "110115", "110116", "110117", "110118", "110119"]
     static let dayCount = 14_975 // 1965-01-01 … 2005-12-31
 
+    /// YYYYMMDD for each day from 1965-01-01, worked out once.
+    static let birthDates: [String] = {
+        var dates: [String] = []
+        dates.reserveCapacity(dayCount)
+        var (year, month, day) = (1965, 1, 1)
+        while dates.count < dayCount {
+            dates.append(pad(year, 4) + pad(month, 2) + pad(day, 2))
+            day += 1
+            if day > CalendarDate.daysIn(month: month, year: year) { day = 1; month += 1 }
+            if month > 12 { month = 1; year += 1 }
+        }
+        return dates
+    }()
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+
     /// The n-th generated person: distinct for n < 239 million.
     static func person(_ n: Int) -> (name: String, id: String, phone: String) {
         let area = areas[n % areas.count]
@@ -28,15 +47,12 @@ struct MemberSeeder {
         let k = ((n / areas.count) % span) &* 7919 % span
         let day = k % dayCount
         let seq = k / dayCount
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let base = DateComponents(calendar: calendar, year: 1965, month: 1, day: 1).date!
-        let birth = calendar.dateComponents([.year, .month, .day], from: base.addingTimeInterval(Double(day) * 86_400))
-        let body = area + String(format: "%04d%02d%02d%03d", birth.year!, birth.month!, birth.day!, seq)
+        let birth = birthDates[day]
+        let body = area + birth + pad(seq, 3)
         let id = body + String(ResidentID.checkCharacter(for: body)!)
         let name = String(surnames[n % surnames.count]) + String(given[(n / 7) % given.count])
             + (n % 3 == 0 ? "" : String(given[(n / 131) % given.count]))
-        let phone = "1" + ["3", "5", "7", "8", "9"][n % 5] + String(format: "%09d", (n &* 7_919) % 1_000_000_000)
+        let phone = "1" + ["3", "5", "7", "8", "9"][n % 5] + pad((n &* 7_919) % 1_000_000_000, 9)
         return (name, id, phone)
     }
 
@@ -65,8 +81,16 @@ struct MemberSeeder {
                                            joined: String(format: "%04d-%02d-%02d", joinedYear, 1 + n % 12, 1 + n % 28)))
             }
             let ready = rows
-            try await db.transaction { tx in
-                try await MemberBulk.insert(ready, source: "import", cardPrefix: cardPrefix, on: tx)
+            try await db.withConnection { connection in
+                if !connection.isPostgres {
+                    // The same settings as a roster import: a big page cache, no sync per commit.
+                    try await connection.sql.raw("PRAGMA cache_size = -\(unsafeRaw: String(MemberBulk.sqliteCacheKiB))").run()
+                    try await connection.sql.raw("PRAGMA synchronous = NORMAL").run()
+                    try await connection.sql.raw("PRAGMA temp_store = MEMORY").run()
+                }
+                try await connection.transaction { tx in
+                    try await MemberBulk.insert(ready, source: "import", cardPrefix: cardPrefix, on: tx)
+                }
             }
             let done = min(start + batch, count)
             let percent = done * 100 / count
