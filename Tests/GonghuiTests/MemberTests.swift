@@ -223,6 +223,13 @@ extension LogCapture {
             }
             let own = try await app.send(.GET, "/api/v1/members?q=\(ours.idNumber)", chaoyang)
             #expect((own.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int } == [ours.id])
+            // names and employers by their beginning; a mistyped card number finds nothing, not names
+            for q in ["王小", "王小红", "北京华联"] {
+                let found = try await app.send(.GET, "/api/v1/members?q=\(q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", chaoyang)
+                #expect((found.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int } == [ours.id], "\(q)")
+            }
+            let typo = String(ours.card.dropLast()) + String((Int(String(ours.card.last!))! + 1) % 10)
+            #expect((try await app.send(.GET, "/api/v1/members?q=\(typo)", chaoyang).json["total"] as? Int) == 0)
             #expect(try await app.send(.GET, "/api/v1/members?orgId=\(f.zgcUnion.id!)", chaoyang).status == .notFound)
             let export = try await app.send(.GET, "/api/v1/members/export?format=csv", chaoyang)
             #expect(export.status == .ok)

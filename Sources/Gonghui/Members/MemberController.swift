@@ -54,8 +54,17 @@ struct MemberQuery {
                 query = query.filter(\.$phone == phone.value)
             } else if let card = try? CardNumber(parsing: compact) {
                 query = query.filter(\.$cardNumber == card.value)
+            } else if !compact.isEmpty, compact.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "X") }) {
+                // A mistyped number is not a name: match it exactly, through the indexes.
+                query = query.group(.or) { $0.filter(\.$cardNumber == compact).filter(\.$phone == compact) }
             } else {
-                query = query.group(.or) { $0.filter(\.$name ~~ q).filter(\.$employerName ~~ q) }
+                // Names and employers by their beginning, so the indexes answer it among millions
+                // (a contains-search reads every row: 23 s over Beijing's 6.21 million).
+                let upper = q + "\u{10FFFF}"
+                query = query.group(.or) { or in
+                    or.group(.and) { $0.filter(\.$name >= q).filter(\.$name < upper) }
+                    or.group(.and) { $0.filter(\.$employerName >= q).filter(\.$employerName < upper) }
+                }
             }
         }
         return query

@@ -177,6 +177,7 @@ struct CreateMembers: AsyncMigration {
         try await database.createIndex("ix_members_org", on: Member.schema, ["org_id", "name"])
         try await database.createIndex("ix_members_phone", on: Member.schema, ["phone"])
         try await database.createIndex("ix_members_name", on: Member.schema, ["name"])
+        try await database.createIndex("ix_members_employer", on: Member.schema, ["employer_name"])
 
         try await database.schema(MemberEvent.schema)
             .field("id", .int64, .identifier(auto: true))
