@@ -114,8 +114,13 @@ struct MemberController: RouteCollection {
     static func detail(_ req: Request, _ member: Member) async throws -> MemberDTO {
         let org = try await Organization.find(member.orgID, on: req.db)
         var dto = MemberDTO(member, orgName: org?.name, cipher: req.fieldCipher)
-        dto.history = try await MemberEvent.query(on: req.db).filter(\.$memberID == (member.id ?? 0)).sort(\.$at).sort(\.$id).all()
+        var history: [MemberDTO.Event] = try await MemberEvent.query(on: req.db).filter(\.$memberID == (member.id ?? 0)).sort(\.$at).sort(\.$id).all()
             .map { .init(kind: $0.kind, from: $0.fromValue, to: $0.toValue, note: $0.note, at: $0.at) }
+        // Bulk imports write no event per row; their first line is the record itself.
+        if !history.contains(where: { $0.kind == "joined" }) {
+            history.insert(.init(kind: "joined", from: nil, to: nil, note: member.source, at: member.createdAt ?? Date()), at: 0)
+        }
+        dto.history = history
         return dto
     }
 
