@@ -368,7 +368,7 @@ struct MemberPages: RouteCollection {
         let history = (dto.history ?? []).map { e -> HistoryRow in
             let detail: String
             switch e.kind {
-            case "joined": detail = name(e.to) + (e.note.map { " · " + req.t("members.source.\($0)") } ?? "")
+            case "joined": detail = [name(e.to), e.note.map { req.t("members.source.\($0)") } ?? ""].filter { !$0.isEmpty }.joined(separator: " · ")
             case "transferred", "transferRequested", "transferDeclined", "rejoined": detail = name(e.from) + " → " + name(e.to) + (e.note.map { " · \($0)" } ?? "")
             case "statusChanged": detail = req.t("member.status.\(e.from ?? "")") + " → " + req.t("member.status.\(e.to ?? "")") + (e.note.map { " · \($0)" } ?? "")
             default: detail = [e.from, e.to].compactMap { $0 }.joined(separator: " → ")
