@@ -152,15 +152,9 @@ struct RosterImporter {
 
     private struct Good {
         let line: Int
-        let name: String
-        let sealed: Data
         let index: String
-        let sex: String
-        let birth: String
-        let phone: String
-        let employer: String?
-        let creditCode: String?
-        let joined: String
+        /// Made while parsing, so the writing side only binds and steps.
+        let row: MemberBulk.Row
     }
 
     func run(reader: any RowReader, progress report: @Sendable (ImportProgress) async throws -> Void) async throws -> Outcome {
@@ -223,10 +217,7 @@ struct RosterImporter {
                 // (ON CONFLICT DO NOTHING), so two imports of the same people at once cannot collide.
                 var inserted = Set<String>()
                 if !batch.isEmpty {
-                    inserted = try await MemberBulk.insert(batch.map {
-                        MemberBulk.Row(orgID: unionID, name: $0.name, sealed: $0.sealed, index: $0.index, sex: $0.sex, birth: $0.birth,
-                                       phone: $0.phone, employer: $0.employer, creditCode: $0.creditCode, joined: $0.joined)
-                    }, source: "import", cardPrefix: cardPrefix, on: tx)
+                    inserted = try await MemberBulk.insert(batch.map(\.row), source: "import", cardPrefix: cardPrefix, on: tx)
                 }
                 var all = batchProblems
                 for dup in batch where !inserted.contains(dup.index) {
@@ -291,10 +282,12 @@ struct RosterImporter {
                                      describe(FieldIssue("idNumber", "duplicate", "error.import.duplicateInFile", ["line": String(earlier)]))))
                 } else {
                     seen[index] = row.line
-                    good.append(Good(line: row.line, name: facts.name, sealed: try cipher.seal(facts.residentID.value), index: index,
-                                     sex: facts.residentID.sex.rawValue, birth: facts.residentID.birthDate.description,
-                                     phone: facts.phone.value, employer: facts.employerName, creditCode: facts.employerCreditCode,
-                                     joined: (joined ?? today).description))
+                    var member = MemberBulk.Row(orgID: unionID, name: facts.name, sealed: try cipher.seal(facts.residentID.value), index: index,
+                                                sex: facts.residentID.sex.rawValue, birth: facts.residentID.birthDate.description,
+                                                phone: facts.phone.value, employer: facts.employerName, creditCode: facts.employerCreditCode,
+                                                joined: (joined ?? today).description)
+                    if engineIsSQLite { member.prebind() }
+                    good.append(Good(line: row.line, index: index, row: member))
                 }
             } else {
                 progress.failed += 1
@@ -324,12 +317,36 @@ enum MemberBulk {
         let employer: String?
         let creditCode: String?
         let joined: String
+        /// The first ten values as SQLiteData, when the rows go to SQLite (see `prebind`).
+        var sqlite: [SQLiteData]? = nil
+
+        init(orgID: Int, name: String, sealed: Data, index: String, sex: String, birth: String, phone: String,
+             employer: String?, creditCode: String?, joined: String) {
+            (self.orgID, self.name, self.sealed, self.index, self.sex, self.birth) = (orgID, name, sealed, index, sex, birth)
+            (self.phone, self.employer, self.creditCode, self.joined) = (phone, employer, creditCode, joined)
+        }
+
+        mutating func prebind() {
+            sqlite = [.integer(orgID), .text(name), .blob(ByteBuffer(bytes: sealed)), .text(index), .text(sex), .text(birth),
+                      .text(phone), employer.map(SQLiteData.text) ?? .null, creditCode.map(SQLiteData.text) ?? .null, .text(joined)]
+        }
     }
 
     static let perStatement = 1000
+    private static let statements = NIOLockedValueBox<[String: String]>([:])
 
     /// `INSERT … VALUES (…), (…) ON CONFLICT (id_index) DO NOTHING RETURNING id_index` for `rows` rows.
     static func sqliteInsert(rows: Int, source: String) -> String {
+        // Only the full-size statement is kept (one per source); a batch's remainder is made each time.
+        guard rows == perStatement else { return makeSQLiteInsert(rows: rows, source: source) }
+        let key = source
+        if let made = statements.withLockedValue({ $0[key] }) { return made }
+        let text = makeSQLiteInsert(rows: rows, source: source)
+        statements.withLockedValue { $0[key] = text }
+        return text
+    }
+
+    private static func makeSQLiteInsert(rows: Int, source: String) -> String {
         let tuple = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 'issued', '\(source)', ?, ?)"
         return """
             INSERT INTO members (org_id, name, id_cipher, id_index, sex, birth_date, phone, employer_name, employer_credit_code,
@@ -358,6 +375,13 @@ enum MemberBulk {
                 binds.reserveCapacity((end - start) * 13)
                 for offset in start..<end {
                     let row = rows[offset]
+                    if let prebound = row.sqlite {
+                        binds.append(contentsOf: prebound)
+                        binds.append(.text(CardNumber(prefix: cardPrefix, serial: first + Int64(offset)).value))
+                        binds.append(stamp)
+                        binds.append(stamp)
+                        continue
+                    }
                     binds.append(.integer(row.orgID))
                     binds.append(.text(row.name))
                     binds.append(.blob(ByteBuffer(bytes: row.sealed)))
