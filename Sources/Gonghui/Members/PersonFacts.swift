@@ -96,8 +96,9 @@ struct PersonFacts: Sendable {
     static func checkJoined(_ raw: String?, field: String = "joinedOn", today: CalendarDate, into issues: inout [FieldIssue]) -> CalendarDate? {
         guard var raw, !Normalize.identifier(raw).isEmpty else { return nil }
         // A date-time cell from Excel ("2024-03-15 00:00:00"): the date is what counts.
-        if let space = raw.trimmingCharacters(in: .whitespaces).firstIndex(of: " ") {
-            raw = String(raw.trimmingCharacters(in: .whitespaces)[..<space])
+        if raw.utf8.contains(0x20) {
+            let parts = raw.split(separator: " ", omittingEmptySubsequences: true)
+            if let first = parts.first { raw = String(first) }
         }
         guard let date = try? CalendarDate(parsing: raw) else {
             issues.append(FieldIssue(field, "date", "error.field.date"))

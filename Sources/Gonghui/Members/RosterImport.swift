@@ -198,7 +198,8 @@ struct RosterImporter {
         var pending: Task<(Int, Int), any Error>?
         let engineIsSQLite = !db.isPostgres
 
-        func writeBatch(_ batch: [Good], _ batchProblems: [(line: Int, column: String, code: String, message: String)]) async throws -> (Int, Int) {
+        func writeBatch(_ batch: [Good], _ batchProblems: [(line: Int, column: String, code: String, message: String)],
+                        _ snapshot: ImportProgress) async throws -> (Int, Int) {
             try await db.withConnection { connection in
               if engineIsSQLite {
                   // A bigger page cache for this connection: random-order inserts into the unique
@@ -233,6 +234,14 @@ struct RosterImporter {
                         try await problemInsert.run()
                     }
                 }
+                // The job's progress is written in the same transaction, on the same connection: a
+                // second connection writing meanwhile would wait for the lock and checkpoint the WAL.
+                try await sql.raw("""
+                    UPDATE import_jobs SET bytes_read = \(bind: snapshot.bytesRead), rows_read = \(bind: snapshot.rowsRead),
+                      imported = \(bind: snapshot.imported + inserted.count),
+                      duplicates = \(bind: snapshot.duplicates + batch.count - inserted.count), failed = \(bind: snapshot.failed)
+                    WHERE id = \(bind: jobID)
+                    """).run()
                 return (inserted.count, batch.count - inserted.count)
               }
             }
@@ -256,7 +265,10 @@ struct RosterImporter {
             good = []
             good.reserveCapacity(batchSize)
             problems = []
-            pending = Task { try await writeBatch(batch, batchProblems) }
+            var snapshot = progress
+            snapshot.bytesRead = reader.bytesRead
+            let frozen = snapshot
+            pending = Task { try await writeBatch(batch, batchProblems, frozen) }
         }
 
         let nameAt = columns[.name]!, idAt = columns[.idNumber]!, phoneAt = columns[.phone]!

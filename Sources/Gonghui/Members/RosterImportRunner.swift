@@ -45,13 +45,8 @@ enum RosterImports {
             let jobID = try job.requireID()
             let importer = RosterImporter(db: db, cipher: app.fieldCipher, union: union, cardPrefix: CardSerials.prefix(app),
                                           jobID: jobID, describe: describe)
-            let outcome = try await importer.run(reader: reader) { progress in
-                onProgress?(progress)
-                try await ImportJob.query(on: db).filter(\.$id == jobID)
-                    .set(\.$bytesRead, to: progress.bytesRead).set(\.$rowsRead, to: progress.rowsRead)
-                    .set(\.$imported, to: progress.imported).set(\.$duplicates, to: progress.duplicates)
-                    .set(\.$failed, to: progress.failed).update()
-            }
+            // The importer writes the job's progress with each batch; this only draws the command line's bar.
+            let outcome = try await importer.run(reader: reader) { progress in onProgress?(progress) }
             let p = outcome.progress
             job.bytesRead = p.totalBytes
             job.rowsRead = p.rowsRead
