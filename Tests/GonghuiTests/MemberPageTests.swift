@@ -111,6 +111,14 @@ import VaporTesting
                 #expect(try await chaoyang.get(path).status == .ok, "\(path)")
             }
             #expect(try await chaoyang.get("/console/booth?org=\(f.zhongguancun.id!)").status == .notFound)
+            // an application at the district is passed to its street from the page
+            let filed = try await app.send(.POST, "/api/v1/member-applications", json: applicationJSON(id: residentID(603), orgId: f.chaoyang.id!))
+            let appID = filed.json["id"] as! Int
+            let appPage = try await chaoyang.get("/console/applications/\(appID)")
+            #expect(appPage.body.string.contains("转交"))
+            let passed = try await chaoyang.post("/console/applications/\(appID)/assign", ["orgId": "\(f.jianwai.id!)"])
+            #expect(passed.status == .seeOther)
+            #expect(try await MemberApplication.find(appID, on: app.db)?.orgID == f.jianwai.id)
         }
     }
 

@@ -124,6 +124,22 @@ extension LogCapture {
             #expect((try await app.send(.GET, "/api/v1/member-applications", chaoyang).json["total"] as? Int) == 0)
             let admin = try await app.token("admin")
             #expect((try await app.send(.GET, "/api/v1/member-applications", admin).json["total"] as? Int) == 1)
+            // the city passes it to Chaoyang, which then sees it and can pass it to its street, not to Haidian's
+            let appID = first.json["id"] as! Int
+            let assigned = try await app.send(.POST, "/api/v1/member-applications/\(appID)/assign", admin, json: "{\"orgId\":\(f.chaoyang.id!)}")
+            #expect(assigned.json["orgId"] as? Int == f.chaoyang.id!)
+            #expect((try await app.send(.GET, "/api/v1/member-applications", chaoyang).json["total"] as? Int) == 1)
+            let across = try await app.send(.POST, "/api/v1/member-applications/\(appID)/assign", chaoyang, json: "{\"orgId\":\(f.zhongguancun.id!)}")
+            #expect(across.problemFields == ["orgId"])
+            #expect(try await app.send(.POST, "/api/v1/member-applications/\(appID)/assign", try await app.token("haidian"), json: "{\"orgId\":\(f.zhongguancun.id!)}").status == .notFound)
+            let down = try await app.send(.POST, "/api/v1/member-applications/\(appID)/assign", chaoyang, json: "{\"orgId\":\(f.jianwai.id!)}")
+            #expect(down.json["orgId"] as? Int == f.jianwai.id!)
+            #expect(try await app.auditCount("member.application.assign") == 2)
+            // and the street's console page offers its approval
+            let street = try await ConsoleSession.signIn(app, "jianwai")
+            let page = try await street.get("/console/applications/\(appID)")
+            #expect(page.status == .ok)
+            #expect(page.body.string.contains(f.jianwaiUnion.name))
         }
     }
 

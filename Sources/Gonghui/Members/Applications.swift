@@ -125,6 +125,26 @@ struct ApplicationService {
         }
     }
 
+    /// Passes an open application down (or across) to a unit in the caller's subtree: the city
+    /// assigns unplaced applications to a district, a district to a street or a union.
+    func assign(_ id: Int, to orgID: Int?) async throws -> MemberApplication {
+        let scope = try request.scope
+        let application = try await find(id)
+        guard application.status.isOpen else { throw AppError.conflict("error.application.notOpen") }
+        guard let orgID else { throw AppError.invalid([FieldIssue("orgId", "required", "error.application.assignTo")]) }
+        guard let target = try await Organization.query(on: db).filter(\.$id == orgID).inSubtree(scope.root).first() else {
+            throw AppError.invalid([FieldIssue("orgId", "notFound")])
+        }
+        let from = application.orgID
+        application.orgID = try target.requireID()
+        try await db.transaction { tx in
+            try await application.save(on: tx)
+            try await request.audit.record("member.application.assign", targetType: "memberApplication", targetID: try application.requireID(),
+                                           org: target, details: ["from": String(from), "to": String(orgID)], on: tx)
+        }
+        return application
+    }
+
     /// Rejects with a reason, or asks for more information (`needsInfo`); the applicant reads it.
     func decide(_ id: Int, to status: ApplicationStatus, reason raw: String?) async throws -> MemberApplication {
         let scope = try request.scope
@@ -226,6 +246,7 @@ struct ApplicationController: RouteCollection {
         staff.post(":id", "approve", use: approve)
         staff.post(":id", "reject", use: reject)
         staff.post(":id", "request-info", use: requestInfo)
+        staff.post(":id", "assign", use: assign)
     }
 
     @Sendable func submit(req: Request) async throws -> Response {
@@ -285,6 +306,13 @@ struct ApplicationController: RouteCollection {
         let input = req.body.data == nil ? ApproveInput() : try req.content.decode(ApproveInput.self)
         let member = try await ApplicationService(request: req).approve(try req.idParameter(), input)
         return Approved(memberId: try member.requireID(), cardNumber: member.cardNumber)
+    }
+
+    @Sendable func assign(req: Request) async throws -> ApplicationDTO {
+        let input = try req.content.decode(ApproveInput.self)
+        let application = try await ApplicationService(request: req).assign(try req.idParameter(), to: input.orgId)
+        let org = try await Organization.find(application.orgID, on: req.db)
+        return ApplicationDTO(application, org: org, cipher: req.fieldCipher)
     }
 
     @Sendable func reject(req: Request) async throws -> ApplicationDTO {

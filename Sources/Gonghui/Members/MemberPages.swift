@@ -11,6 +11,7 @@ struct MemberPages: RouteCollection {
         console.get("applications", ":id", use: application)
         console.post("applications", ":id", "approve", use: approve)
         console.post("applications", ":id", "decide", use: decide)
+        console.post("applications", ":id", "assign", use: assign)
         console.get("booth", use: booth)
         console.get("booth", "feed", use: boothFeed)
         console.get("members", use: members)
@@ -123,7 +124,7 @@ struct MemberPages: RouteCollection {
             rootId: scope.rootID,
             prevHref: paging.page > 1 ? base + "page=\(paging.page - 1)" : nil,
             nextHref: paging.offset + paging.per < result.total ? base + "page=\(paging.page + 1)" : nil,
-            flash: req.query[String.self, at: "done"].flatMap { ["approved", "rejected", "needsInfo"].contains($0) ? req.t("applications.done.\($0)") : nil }))
+            flash: req.query[String.self, at: "done"].flatMap { ["approved", "rejected", "needsInfo", "assigned"].contains($0) ? req.t("applications.done.\($0)") : nil }))
     }
 
     struct ApplicationPage: Encodable {
@@ -135,6 +136,8 @@ struct MemberPages: RouteCollection {
         let createdAt: String
         let open: Bool
         let unions: [UnionChoice]
+        /// Districts and streets in scope below where it sits, to pass it on to.
+        let units: [UnionChoice]
         let errors: [String: String]
         let alert: String?
         let flash: String?
@@ -151,10 +154,18 @@ struct MemberPages: RouteCollection {
             let base = scope.contains(org.path) ? org : try await scope.org(scope.rootID, on: req.db)
             unions = try await Self.unions(under: base, on: req.db)
         }
+        var units: [UnionChoice] = []
+        if let org, org.kind.tier < .street {
+            let scope = try req.scope
+            let base = scope.contains(org.path) ? org : try await scope.org(scope.rootID, on: req.db)
+            units = try await Organization.query(on: req.db).inSubtree(base.treePath).filter(\.$kind ~~ [.district, .street])
+                .filter(\.$id != (org.id ?? 0)).sort(\.$path).limit(500).all()
+                .map { UnionChoice(id: $0.id ?? 0, name: $0.name, selected: false) }
+        }
         let page = ApplicationPage(page: req.pageContext(), a: dto, statusLabel: req.t("application.status.\(dto.status.rawValue)"),
                                    css: dto.status == .approved ? "ok" : dto.status.isOpen ? "warn" : "",
                                    sexAge: Self.sexAge(req, sex: dto.sex, age: dto.age), createdAt: dto.createdAt.map(ShanghaiClock.format) ?? "",
-                                   open: dto.status.isOpen, unions: unions, errors: errors, alert: alert,
+                                   open: dto.status.isOpen, unions: unions, units: units, errors: errors, alert: alert,
                                    flash: req.query[String.self, at: "done"].flatMap { ["approved", "rejected", "needsInfo"].contains($0) ? req.t("applications.done.\($0)") : nil })
         return try await req.view.render("members/application", page).encodeResponse(status: status, for: req)
     }
@@ -189,6 +200,18 @@ struct MemberPages: RouteCollection {
         do {
             let member = try await ApplicationService(request: req).approve(id, input)
             return req.redirect(to: "/console/members/\(member.id ?? 0)?done=approved")
+        } catch let error as AppError where error.status == .unprocessableEntity || error.status == .conflict {
+            return try await renderApplication(req, id, errors: req.fieldMessages(error),
+                                               alert: error.fields.isEmpty ? error.detailKey.map { req.t($0) } : nil, status: error.status)
+        }
+    }
+
+    @Sendable func assign(req: Request) async throws -> Response {
+        let id = try req.idParameter()
+        let form = try req.content.decode(ApproveForm.self)
+        do {
+            _ = try await ApplicationService(request: req).assign(id, to: form.orgId.flatMap { Int($0) })
+            return req.redirect(to: "/console/applications?done=assigned")
         } catch let error as AppError where error.status == .unprocessableEntity || error.status == .conflict {
             return try await renderApplication(req, id, errors: req.fieldMessages(error),
                                                alert: error.fields.isEmpty ? error.detailKey.map { req.t($0) } : nil, status: error.status)
