@@ -59,7 +59,7 @@ struct MemberSeeder {
     /// `count` members spread round-robin over every grassroots union.
     func seed(count: Int) async throws {
         guard count > 0 else { return }
-        let unions = try await Organization.query(on: db).filter(\.$kind ~~ [.enterprise, .community, .building, .industry, .other])
+        let unions = try await Organization.query(on: db).filter(\.$kind ~~ OrgKind.grassrootsKinds)
             .sort(\.$id).all()
         guard !unions.isEmpty else { return }
         let offset = try await Member.query(on: db).count()

@@ -99,6 +99,19 @@ struct MemberBearerMiddleware: AsyncMiddleware {
 
 struct MemberTokenIDKey: StorageKey { typealias Value = Int }
 
+/// Grassroots unions by name, for choosing where a member transfers to (names are public).
+enum UnionSearch {
+    static func byName(_ raw: String, excluding: Int?, limit: Int, on db: any Database) async throws -> [UnionDTO] {
+        let q = String(Normalize.singleLine(raw).prefix(50))
+        guard !q.isEmpty else { return [] }
+        var query = Organization.query(on: db).filter(\.$kind ~~ OrgKind.grassrootsKinds).filter(\.$name ~~ q)
+        if let excluding { query = query.filter(\.$id != excluding) }
+        let rows = try await query.sort(\.$name).limit(limit).all()
+        let parents = try await ApplicationService.orgNames(rows.compactMap(\.parentID), on: db)
+        return rows.map { UnionDTO(id: $0.id ?? 0, name: $0.name, parentName: $0.parentID.flatMap { parents[$0]?.name }) }
+    }
+}
+
 /// `/api/v1/member-auth/*` (no account) and `/api/v1/me/*` (a member's token).
 struct MemberSelfController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
@@ -135,7 +148,7 @@ struct MemberSelfController: RouteCollection {
         let q = v.text(req.query[String.self, at: "q"], "q", required: true, max: 50)
         let paging = PageRequest(from: req, defaultPer: 20, &v)
         try v.check()
-        let query = Organization.query(on: req.db).filter(\.$kind ~~ [.enterprise, .community, .building, .industry, .other])
+        let query = Organization.query(on: req.db).filter(\.$kind ~~ OrgKind.grassrootsKinds)
             .filter(\.$name ~~ (q ?? ""))
         let total = try await query.count()
         let rows = try await query.sort(\.$name).range(paging.offset..<(paging.offset + paging.per)).all()

@@ -208,10 +208,7 @@ struct PublicPages: RouteCollection {
         if let member {
             card = try await MemberAuth.card(member, on: req.db)
             if !unionQuery.isEmpty {
-                let rows = try await Organization.query(on: req.db).filter(\.$kind ~~ [.enterprise, .community, .building, .industry, .other])
-                    .filter(\.$name ~~ String(unionQuery.prefix(50))).filter(\.$id != member.orgID).sort(\.$name).limit(30).all()
-                let parents = try await ApplicationService.orgNames(rows.compactMap(\.parentID), on: req.db)
-                unions = rows.map { UnionDTO(id: $0.id ?? 0, name: $0.name, parentName: $0.parentID.flatMap { parents[$0]?.name }) }
+                unions = try await UnionSearch.byName(unionQuery, excluding: member.orgID, limit: 30, on: req.db)
             }
             for transfer in try await MemberTransfer.query(on: req.db).filter(\.$memberID == (member.id ?? 0)).sort(\.$id, .descending).limit(5).all() {
                 let dto = try await Transfers.dto(transfer, on: req.db)

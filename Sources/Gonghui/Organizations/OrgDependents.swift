@@ -1,4 +1,5 @@
 import Fluent
+import GonghuiCore
 import FluentSQL
 import NIOConcurrencyHelpers
 import Vapor
@@ -63,7 +64,6 @@ extension Application {
 
 /// Counts of the tree itself: how many nodes and grassroots unions under each child.
 enum OrgCounts {
-    static let grassrootsKinds = ["enterprise", "community", "building", "industry", "other"]
 
     struct Row: Sendable {
         let descendants: Int
@@ -93,7 +93,7 @@ enum OrgCounts {
         let children = try await Organization.query(on: db).filter(\.$parentID == org.id).count()
         let descendants = try await Organization.query(on: db).inSubtree(path).count() - 1
         let grassroots = try await Organization.query(on: db).inSubtree(path)
-            .filter(\.$kind ~~ [.enterprise, .community, .building, .industry, .other]).filter(\.$id != (org.id ?? 0)).count()
+            .filter(\.$kind ~~ OrgKind.grassrootsKinds).filter(\.$id != (org.id ?? 0)).count()
         let staff = try await dependents.first { $0.table == StaffUser.schema }?.countInSubtree(db, path: path.value) ?? 0
         return .init(children: children, descendants: descendants, grassroots: grassroots, staff: staff)
     }

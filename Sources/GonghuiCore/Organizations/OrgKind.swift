@@ -18,6 +18,9 @@ public enum OrgKind: String, CaseIterable, Codable, Sendable {
 
     public var isGrassroots: Bool { tier == .grassroots }
 
+    /// Every kind of grassroots union, for queries that want "the unions".
+    public static let grassrootsKinds: [OrgKind] = allCases.filter(\.isGrassroots)
+
     /// Federations of unions (a building's, an industry's, a community's) hold grassroots unions;
     /// an enterprise union or an "other" union holds none.
     public var holdsUnions: Bool {
