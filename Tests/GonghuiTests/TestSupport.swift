@@ -118,7 +118,9 @@ extension TestingHTTPResponse {
 }
 
 /// Collects every log line an app writes, to prove what never appears in them.
-final class LogCapture: LogHandler, @unchecked Sendable {
+/// A value, as log handlers must be: each logger copy keeps its own metadata (request loggers set
+/// theirs from many threads at once), while all copies share the one list of lines.
+struct LogCapture: LogHandler {
     let lines = NIOLockedValueBox<[String]>([])
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
