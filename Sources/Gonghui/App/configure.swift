@@ -73,11 +73,16 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.migrations.add(SessionRecord.migration)
     app.migrations.add(CreateMembers())
     app.migrations.add(CreateImportJobs())
+    app.migrations.add(CreateOutreach())
 
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.staff", blocksDeleteKey: "error.org.hasStaff", table: StaffUser.schema, orgColumn: "org_id"))
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.members", blocksDeleteKey: "error.org.hasMembers", table: Member.schema, orgColumn: "org_id"))
+    app.orgDependents.register(OrgDependent(
+        labelKey: "org.counts.enterprises", blocksDeleteKey: "error.org.hasEnterprises", table: Enterprise.schema, orgColumn: "org_id"))
+    app.orgDependents.register(OrgDependent(
+        labelKey: "org.counts.meetings", blocksDeleteKey: "error.org.hasMeetings", table: Meeting.schema, orgColumn: "org_id"))
     guard let dataKey = config.dataKey else {
         throw GonghuiConfig.Problem(variable: "GONGHUI_DATA_KEY",
                                     message: "is required: the base64 of 32 random bytes (openssl rand -base64 32); it encrypts ID numbers")
@@ -116,6 +121,7 @@ func routes(_ app: Application) throws {
     try signedIn.register(collection: MemberController())
     try signedIn.register(collection: RosterFileController())
     try api.register(collection: MemberSelfController())
+    try signedIn.register(collection: OutreachController())
 
     let pages = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try pages.register(collection: SignInPages())

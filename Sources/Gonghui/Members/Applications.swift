@@ -23,8 +23,12 @@ struct ApplicationService {
             org = orgID > 0 ? try await Organization.find(orgID, on: db) : nil
             if org == nil { issues.append(FieldIssue("orgId", "notFound", "error.application.orgUnknown")) }
         }
-        if let meeting = input.meetingId, meeting <= 0 {
-            issues.append(FieldIssue("meetingId", "format"))
+        // A booth's link names its meeting: the application is counted there, and sits with the
+        // meeting's organiser (the street running the booth) unless a union was chosen.
+        var meeting: Meeting?
+        if let meetingID = input.meetingId {
+            meeting = meetingID > 0 ? try await Meeting.find(meetingID, on: db) : nil
+            if meeting == nil { issues.append(FieldIssue("meetingId", "notFound", "error.application.meetingUnknown")) }
         }
         guard issues.isEmpty, let facts else { throw AppError.invalid(issues) }
         let cipher = request.fieldCipher
@@ -34,7 +38,7 @@ struct ApplicationService {
         }
         // Chosen union, else the street or district running the booth, else the city to assign.
         let target: Organization
-        if let org { target = org } else {
+        if let org { target = org } else if let meeting, let host = try await Organization.find(meeting.orgID, on: db) { target = host } else {
             guard let city = try await Organization.query(on: db).filter(\.$parentID == nil).first() else { throw AppError.notFound }
             target = city
         }
@@ -43,7 +47,7 @@ struct ApplicationService {
         let isNew = application.id == nil
         // Someone else who knows the number cannot take over an open application: only its own phone refreshes it.
         if !isNew, application.phone != facts.phone.value { throw AppError.conflict("error.application.openElsewhere") }
-        if isNew || org != nil { application.orgID = try target.requireID() }
+        if isNew || org != nil || meeting != nil { application.orgID = try target.requireID() }
         application.reviewedBy = nil
         application.reviewedAt = nil
         if !isNew { application.reason = nil }
