@@ -90,6 +90,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.fieldCipher = FieldCipher(dataKey: dataKey)
     ConsoleNav.registerFoundation(app)
     MemberPages.registerNav(app)
+    EnterprisePages.registerNav(app)
     _ = MetricsSetup.registry
 
     app.middleware = Middlewares()
@@ -132,4 +133,6 @@ func routes(_ app: Application) throws {
     try console.register(collection: StaffPages())
     try console.register(collection: AuditPages())
     try console.register(collection: MemberPages())
+    try console.register(collection: EnterprisePages())
+    try console.register(collection: MeetingPages())
 }

@@ -43,8 +43,21 @@ enum Demo {
             if seeded {
                 let members = MemberSeeder(db: app.db, cipher: app.fieldCipher, cardPrefix: CardSerials.prefix(app), progress: { app.logger.info("\($0)") })
                 try await members.seed(count: Seeder.Scale.demo.members)
-                if let street = try await Organization.query(on: app.db).filter(\.$kind == .street).filter(\.$name ~~ "建外").first() {
-                    try await members.pendingApplications(at: street, count: 4)
+            }
+            let outreach = OutreachSeeder(db: app.db, progress: { app.logger.info("\($0)") })
+            if try await outreach.seed(.demo),
+               let street = try await Organization.query(on: app.db).filter(\.$kind == .street).filter(\.$name ~~ "建外").first() {
+                // Today's weekly meeting at 建外, with four workers who have just applied at its booth.
+                let meeting = try await outreach.todaysMeeting(at: street)
+                let waiting = try await MemberApplication.query(on: app.db).filter(\.$orgID == street.id!).filter(\.$status == .pending).all()
+                if waiting.isEmpty {
+                    try await MemberSeeder(db: app.db, cipher: app.fieldCipher, cardPrefix: CardSerials.prefix(app), progress: { _ in })
+                        .pendingApplications(at: street, count: 4, meetingID: meeting.id)
+                } else {
+                    for application in waiting {
+                        application.meetingID = meeting.id
+                        try await application.save(on: app.db)
+                    }
                 }
             }
             try await ensureAccounts(app)

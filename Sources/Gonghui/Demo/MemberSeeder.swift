@@ -104,7 +104,7 @@ struct MemberSeeder {
     }
 
     /// A handful of pending applications at the given street, as if workers had just applied at its booth.
-    func pendingApplications(at street: Organization, count: Int) async throws {
+    func pendingApplications(at street: Organization, count: Int, meetingID: Int? = nil) async throws {
         let base = 230_000_000
         for n in 0..<count {
             let p = Self.person(base + n)
@@ -119,6 +119,7 @@ struct MemberSeeder {
             application.phone = p.phone
             application.employerName = ["顺丰速运北京分公司", "美团配送建外站", "国贸物业管理有限公司", "京东物流朝阳营业部"][n % 4]
             application.status = .pending
+            application.meetingID = meetingID
             try await application.create(on: db)
         }
     }

@@ -134,5 +134,6 @@ struct SeedCommand: AsyncCommand {
         if !seeded { console.warning("The tree already has streets; nothing was added. Seed an empty database.") ; return }
         try await MemberSeeder(db: app.db, cipher: app.fieldCipher, cardPrefix: CardSerials.prefix(app), progress: { console.info($0) })
             .seed(count: signature.members ?? scale.members)
+        _ = try await OutreachSeeder(db: app.db, progress: { console.info($0) }).seed(scale)
     }
 }
