@@ -113,9 +113,9 @@ struct ImportJobDTO: Content {
 /// `gonghui import members FILE --org ORG_ID`: a progress bar and a closing summary.
 struct ImportCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "kind", help: "What to import: members") var kind: String
+        @Argument(name: "kind", help: "What to import: members or enterprises") var kind: String
         @Argument(name: "file", help: "A .csv (UTF-8 or GB18030) or .xlsx roster") var file: String
-        @Option(name: "org", help: "The grassroots union's id") var org: Int?
+        @Option(name: "org", help: "members: the grassroots union's id; enterprises: the district or street the ledger rows belong under") var org: Int?
         @Option(name: "lang", help: "Language of the problem report: zh-Hans (default) or en") var lang: String?
         @Option(name: "errors", help: "Write the bad rows here (.csv or .xlsx)") var errors: String?
         init() {}
@@ -124,7 +124,8 @@ struct ImportCommand: AsyncCommand {
     var help: String { "Imports a roster file into a grassroots union, reporting every bad or duplicate row." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        guard signature.kind == "members" else { throw CreateAdminCommand.Failure(description: "import: the only kind is 'members'") }
+        if signature.kind == "enterprises" { return try await importEnterprises(using: context, signature: signature) }
+        guard signature.kind == "members" else { throw CreateAdminCommand.Failure(description: "import: the kind is 'members' or 'enterprises'") }
         guard let orgID = signature.org else { throw CreateAdminCommand.Failure(description: "--org: the grassroots union's id is required") }
         let app = context.application
         guard let union = try await Organization.find(orgID, on: app.db) else {
@@ -163,6 +164,37 @@ struct ImportCommand: AsyncCommand {
             let out = signature.errors ?? path + ".errors.csv"
             try await ImportReport.write(jobID: try finished.requireID(), to: out, lang: lang, app: app)
             console.info("The rows not imported, with line, column and reason: \(out)")
+        }
+    }
+}
+
+extension ImportCommand {
+    /// `gonghui import enterprises FILE --org DISTRICT_OR_STREET_ID`.
+    func importEnterprises(using context: CommandContext, signature: Signature) async throws {
+        guard let orgID = signature.org else { throw CreateAdminCommand.Failure(description: "--org: the district's or street's id is required") }
+        let app = context.application
+        guard let root = try await Organization.find(orgID, on: app.db), [.city, .district, .street].contains(root.kind) else {
+            throw CreateAdminCommand.Failure(description: "--org \(orgID): not a city, district or street federation")
+        }
+        let path = signature.file
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let size = attributes[.size] as? Int else {
+            throw CreateAdminCommand.Failure(description: "cannot read \(path)")
+        }
+        let lang = Lang(rawValue: signature.lang ?? "zh-Hans") ?? .zhHans
+        let job = try await EnterpriseImports.makeJob(root: root, staffID: nil, fileName: (path as NSString).lastPathComponent, totalBytes: size, on: app.db)
+        let started = Date()
+        let finished = await EnterpriseImports.execute(job: job, path: path, root: root, app: app, lang: lang, actor: nil, ip: nil, removeFile: false) { o, read, total in
+            let percent = total > 0 ? read * 100 / total : 0
+            FileHandle.standardError.write(Data(String(format: "\r%3d%%  %d rows  %d imported  %d duplicates  %d bad", percent, o.rowsRead, o.imported, o.duplicates, o.failed).utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        if finished.state == "failed" { throw CreateAdminCommand.Failure(description: finished.message ?? "import failed") }
+        let seconds = Date().timeIntervalSince(started)
+        context.console.info("Read \(finished.rowsRead) rows in \(String(format: "%.1f", seconds)) s: \(finished.imported) imported, \(finished.duplicates) duplicates, \(finished.failed) bad. Job \(finished.id ?? 0).")
+        if finished.duplicates + finished.failed > 0 {
+            let out = signature.errors ?? path + ".errors.csv"
+            try await ImportReport.write(jobID: try finished.requireID(), to: out, lang: lang, app: app)
+            context.console.info("The rows not imported, with line, column and reason: \(out)")
         }
     }
 }

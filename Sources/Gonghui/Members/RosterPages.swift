@@ -211,7 +211,7 @@ extension MemberPages {
         let unionQuery = String(Normalize.singleLine(req.query[String.self, at: "union"] ?? "").prefix(50))
         let unions = root.kind.isGrassroots ? [UnionChoice(id: scope.rootID, name: root.name, selected: true)]
             : try await Self.unions(under: root, selected: selected ?? req.query[Int.self, at: "orgId"], matching: unionQuery, on: req.db)
-        let jobs = try await scope.records(ImportJob.self, orgField: \.$orgID, on: req.db).sort(\.$id, .descending).limit(20).all()
+        let jobs = try await scope.records(ImportJob.self, orgField: \.$orgID, on: req.db).filter(\.$kind == "members").sort(\.$id, .descending).limit(20).all()
         let orgs = try await ApplicationService.orgNames(jobs.map(\.orgID), on: req.db)
         let rows = jobs.map { JobRow(id: $0.id ?? 0, fileName: $0.fileName, orgName: orgs[$0.orgID]?.name ?? "", state: req.t("import.state.\($0.state)"),
                                      imported: $0.imported, duplicates: $0.duplicates, failed: $0.failed,
@@ -259,13 +259,17 @@ extension MemberPages {
         let job: ImportJobDTO
         let orgName: String
         let stateLabel: String
+        let title: String
+        let backHref: String
     }
 
     @Sendable func job(req: Request) async throws -> View {
         let job = try await RosterFiles.job(req, try req.idParameter())
         let org = try await Organization.find(job.orgID, on: req.db)
         return try await req.view.render("members/job", JobPage(page: req.pageContext(), job: ImportJobDTO(job), orgName: org?.name ?? "",
-                                                                stateLabel: req.t("import.state.\(job.state)")))
+                                                                stateLabel: req.t("import.state.\(job.state)"),
+                                                                title: req.t(job.kind == "enterprises" ? "ledger.import" : "members.import"),
+                                                                backHref: job.kind == "enterprises" ? "/console/enterprises/import" : "/console/members/import"))
     }
 
     @Sendable func jobStatus(req: Request) async throws -> ImportJobDTO {
