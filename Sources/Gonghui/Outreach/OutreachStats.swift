@@ -71,7 +71,7 @@ struct OutreachStats {
 
         for row in try await db.sql.raw("""
             SELECT m.org_id AS org, substr(m.held_on, 1, 7) AS mon, m.kind AS kind, COUNT(*) AS n,
-                   SUM(m.consultations) AS c, SUM(m.records_collected) AS r
+                   CAST(SUM(m.consultations) AS BIGINT) AS c, CAST(SUM(m.records_collected) AS BIGINT) AS r
             FROM meetings m JOIN organizations o ON o.id = m.org_id
             WHERE o.path >= \(bind: lower) AND o.path < \(bind: upper) AND m.held_on >= \(bind: f) AND m.held_on <= \(bind: t)
             GROUP BY m.org_id, substr(m.held_on, 1, 7), m.kind
