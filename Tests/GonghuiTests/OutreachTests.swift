@@ -153,6 +153,12 @@ func enterpriseJSON(_ serial: Int, name: String = "北京星河物流有限公�
             let items = queue.json["items"] as? [[String: Any]] ?? []
             #expect(items.count == 2)
             #expect(items.allSatisfy { $0["orgId"] as? Int == f.jianwai.id! && $0["meetingId"] as? Int == meetingID })
+            // The meeting's booth screen shows them as they arrive.
+            let staff = try await ConsoleSession.signIn(app, "jianwai")
+            let booth = try await staff.get("/console/booth/feed?org=\(f.jianwai.id!)&meeting=\(meetingID)&after=0", headers: ["Accept": "application/json"])
+            #expect((booth.json["items"] as? [[String: Any]])?.count == 2)
+            let otherBooth = try await staff.get("/console/booth/feed?org=\(f.jianwai.id!)&meeting=\(meetingID + 1000)&after=0", headers: ["Accept": "application/json"])
+            #expect((otherBooth.json["items"] as? [[String: Any]])?.count == 0)
             let first = items.first!["id"] as! Int
             #expect(try await app.send(.POST, "/api/v1/member-applications/\(first)/approve", jianwai, json: "{\"orgId\":\(f.jianwaiUnion.id!)}").status == .ok)
             _ = try await app.send(.PATCH, "/api/v1/meetings/\(meetingID)", jianwai, json: "{\"consultations\":17,\"recordsCollected\":5}")

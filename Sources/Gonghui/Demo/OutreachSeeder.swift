@@ -98,9 +98,9 @@ struct OutreachSeeder {
     private func seedMeetings(streets: [Organization], districts: [Organization], now: Date) async throws {
         let today = ShanghaiClock.today(now)
         let thisWeek = MeetingCalendar.weekStart(of: today)
-        // Firms per street, for the visits: a few ids each, taken in order.
+        // Firms per street, for the visits: one in thirteen (13 shares no factor with any scale's street count).
         var firmsByStreet: [Int: [(Int, String)]] = [:]
-        for row in try await db.sql.raw("SELECT id, org_id, union_status FROM enterprises WHERE id % 7 = 0").all() {
+        for row in try await db.sql.raw("SELECT id, org_id, union_status FROM enterprises WHERE id % 13 = 0").all() {
             firmsByStreet[try row.decode(column: "org_id", as: Int.self), default: []]
                 .append((try row.decode(column: "id", as: Int.self), try row.decode(column: "union_status", as: String.self)))
         }
