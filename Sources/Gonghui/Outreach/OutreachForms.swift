@@ -67,6 +67,14 @@ extension Request {
     }
 }
 
+extension Request {
+    /// A refused action in one line, for the page it came from: each field's message, or the reason.
+    func refusal(_ error: AppError) -> String {
+        let messages = error.fields.map { message(for: $0) }
+        return messages.isEmpty ? t(error.detailKey ?? error.titleKey, error.args) : messages.joined(separator: "；")
+    }
+}
+
 extension Dictionary where Key == String, Value == String {
     /// A trimmed value, nil when empty.
     func text(_ key: String) -> String? {
