@@ -23,6 +23,14 @@ public struct GonghuiConfig: Sendable {
     public var cityDivisionCode = "110000"
     /// Bcrypt cost; tests lower it so hundreds of sign-ins stay fast.
     public var bcryptCost = 12
+    /// The finder's map: a Leaflet tile URL template, the coordinate system its tiles are drawn
+    /// in, and the credit line. Amap's tiles (GCJ-02) by default; OpenStreetMap's are WGS-84.
+    public var mapTiles = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+    public var mapTilesCoord: String = "gcj02"
+    public var mapAttribution = "© 高德地图 AutoNavi"
+    /// Where leaflet.js and leaflet.css are loaded from; nil: Debian's libjs-leaflet when installed
+    /// (served at /vendor/leaflet), else the public CDN.
+    public var leafletURL: String?
 
     public init() {}
 
@@ -83,6 +91,26 @@ public struct GonghuiConfig: Sendable {
                 throw Problem(variable: "GONGHUI_CITY_CODE", message: "must be a six-digit GB/T 2260 code, got \(code)")
             }
             config.cityDivisionCode = code
+        }
+        if let tiles = value("GONGHUI_MAP_TILES") {
+            guard tiles.hasPrefix("https://") || tiles.hasPrefix("http://") || tiles.hasPrefix("/"),
+                  tiles.contains("{x}"), tiles.contains("{y}"), tiles.contains("{z}") else {
+                throw Problem(variable: "GONGHUI_MAP_TILES", message: "must be a tile URL template with {x}, {y} and {z}, got \(tiles)")
+            }
+            config.mapTiles = tiles
+        }
+        if let coord = value("GONGHUI_MAP_TILES_COORD") {
+            guard coord == "gcj02" || coord == "wgs84" else {
+                throw Problem(variable: "GONGHUI_MAP_TILES_COORD", message: "must be gcj02 (Amap, Tencent) or wgs84 (OpenStreetMap), got \(coord)")
+            }
+            config.mapTilesCoord = coord
+        }
+        if let credit = value("GONGHUI_MAP_ATTRIBUTION") { config.mapAttribution = credit }
+        if let leaflet = value("GONGHUI_LEAFLET_URL") {
+            guard leaflet.hasPrefix("https://") || leaflet.hasPrefix("http://") || leaflet.hasPrefix("/") else {
+                throw Problem(variable: "GONGHUI_LEAFLET_URL", message: "must be a URL or a path ending where leaflet.js and leaflet.css are, got \(leaflet)")
+            }
+            config.leafletURL = leaflet.hasSuffix("/") ? String(leaflet.dropLast()) : leaflet
         }
         return config
     }

@@ -74,6 +74,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.migrations.add(CreateMembers())
     app.migrations.add(CreateImportJobs())
     app.migrations.add(CreateOutreach())
+    app.migrations.add(CreateSites())
 
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.staff", blocksDeleteKey: "error.org.hasStaff", table: StaffUser.schema, orgColumn: "org_id"))
@@ -83,6 +84,8 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
         labelKey: "org.counts.enterprises", blocksDeleteKey: "error.org.hasEnterprises", table: Enterprise.schema, orgColumn: "org_id"))
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.meetings", blocksDeleteKey: "error.org.hasMeetings", table: Meeting.schema, orgColumn: "org_id"))
+    app.orgDependents.register(OrgDependent(
+        labelKey: "org.counts.sites", blocksDeleteKey: "error.org.hasSites", table: Site.schema, orgColumn: "org_id"))
     guard let dataKey = config.dataKey else {
         throw GonghuiConfig.Problem(variable: "GONGHUI_DATA_KEY",
                                     message: "is required: the base64 of 32 random bytes (openssl rand -base64 32); it encrypts ID numbers")
@@ -91,6 +94,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     ConsoleNav.registerFoundation(app)
     MemberPages.registerNav(app)
     EnterprisePages.registerNav(app)
+    SitePages.registerNav(app)
     _ = MetricsSetup.registry
 
     app.middleware = Middlewares()
@@ -123,10 +127,13 @@ func routes(_ app: Application) throws {
     try signedIn.register(collection: RosterFileController())
     try api.register(collection: MemberSelfController())
     try signedIn.register(collection: OutreachController())
+    try api.register(collection: SiteController())
+    SiteController().bootProtected(routes: signedIn)
 
     let pages = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try pages.register(collection: SignInPages())
     try pages.register(collection: PublicPages())
+    try pages.register(collection: SiteFinderPages())
     let console = pages.grouped(RequireStaffPage())
     try console.register(collection: HomePages())
     try console.register(collection: OrgPages())
@@ -135,4 +142,5 @@ func routes(_ app: Application) throws {
     try console.register(collection: MemberPages())
     try console.register(collection: EnterprisePages())
     try console.register(collection: MeetingPages())
+    try console.register(collection: SitePages())
 }

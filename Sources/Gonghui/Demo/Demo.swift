@@ -60,6 +60,8 @@ enum Demo {
                     }
                 }
             }
+            let sites = SiteSeeder(db: app.db, progress: { app.logger.info("\($0)") })
+            if try await sites.seed(.demo) { try await sites.seedJianwai() }
             try await ensureAccounts(app)
             printSignIns(config, fresh: seeded)
             try await app.execute()

@@ -135,5 +135,6 @@ struct SeedCommand: AsyncCommand {
         try await MemberSeeder(db: app.db, cipher: app.fieldCipher, cardPrefix: CardSerials.prefix(app), progress: { console.info($0) })
             .seed(count: signature.members ?? scale.members)
         _ = try await OutreachSeeder(db: app.db, progress: { console.info($0) }).seed(scale)
+        _ = try await SiteSeeder(db: app.db, progress: { console.info($0) }).seed(scale)
     }
 }

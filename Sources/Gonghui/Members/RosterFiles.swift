@@ -29,9 +29,13 @@ enum RosterFiles {
 
     static func job(_ req: Request, _ id: Int) async throws -> ImportJob {
         let scope = try req.scope
-        try scope.require(scope.role.keepsMembers)
         guard let job = try await scope.records(ImportJob.self, orgField: \.$orgID, on: req.db).filter(\.$id == id).first() else {
             throw AppError.notFound
+        }
+        switch job.kind {
+        case "enterprises": try scope.require(scope.role.keepsLedger)
+        case "sites": try scope.require(scope.role.keepsSites)
+        default: try scope.require(scope.role.keepsMembers)
         }
         return job
     }

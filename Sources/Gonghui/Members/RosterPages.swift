@@ -268,8 +268,9 @@ extension MemberPages {
         let org = try await Organization.find(job.orgID, on: req.db)
         return try await req.view.render("members/job", JobPage(page: req.pageContext(), job: ImportJobDTO(job), orgName: org?.name ?? "",
                                                                 stateLabel: req.t("import.state.\(job.state)"),
-                                                                title: req.t(job.kind == "enterprises" ? "ledger.import" : "members.import"),
-                                                                backHref: job.kind == "enterprises" ? "/console/enterprises/import" : "/console/members/import"))
+                                                                title: req.t(["enterprises": "ledger.import", "sites": "sites.import"][job.kind] ?? "members.import"),
+                                                                backHref: ["enterprises": "/console/enterprises/import", "sites": "/console/sites/import"][job.kind]
+                                                                    ?? "/console/members/import"))
     }
 
     @Sendable func jobStatus(req: Request) async throws -> ImportJobDTO {
