@@ -54,7 +54,7 @@ import Testing
         let lunch = try WeeklyHours(parsing: "Mo-Su 09:00-12:00,13:00-17:00; 周日 休息")
         #expect(lunch.days[0] == [DayInterval(open: 540, close: 720), DayInterval(open: 780, close: 1020)])
         #expect(lunch.days[6].isEmpty)
-        #expect(lunch.text == "Mo-Sa 09:00-12:00,13:00-17:00; Su closed")
+        #expect(lunch.text == "Mo-Sa 09:00-12:00,13:00-17:00")
         #expect(try WeeklyHours(parsing: lunch.text) == lunch)
         #expect(try WeeklyHours(parsing: "").isEmpty)
         // A week with a wrap-around range: Friday to Monday.

@@ -185,13 +185,14 @@ public struct WeeklyHours: Hashable, Sendable {
 
     static let osmDays = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
 
-    /// The canonical text: `Mo-Fr 08:00-20:00; Sa-Su 09:00-17:00`, `24/7`, or empty. Parses back to the same schedule.
+    /// The canonical text: `Mo-Fr 08:00-20:00; Sa-Su 09:00-17:00`, `24/7`, or empty (nothing known). Parses back to the same schedule.
     public var text: String {
         if isEmpty { return "" }
         if isAlwaysOpen { return "24/7" }
-        return groups.compactMap { g -> String? in
+        // Days not named are closed, so closed runs are left out.
+        return groups.filter { !$0.openings.isEmpty }.map { g -> String in
             let days = g.days.count == 1 ? Self.osmDays[g.days.lowerBound] : Self.osmDays[g.days.lowerBound] + "-" + Self.osmDays[g.days.upperBound]
-            return days + " " + (g.openings.isEmpty ? "closed" : g.openings.map(\.text).joined(separator: ","))
+            return days + " " + g.openings.map(\.text).joined(separator: ",")
         }.joined(separator: "; ")
     }
 }
