@@ -144,6 +144,14 @@ import Testing
             #expect(hits.count == 10)
             if openNow { #expect(hits.allSatisfy { $0.openNow && entries[$0.index].id % 5 == 0 }) }
         }
+        // Asked from far outside the grid (Shanghai), the search falls back to one pass and agrees with brute force.
+        let shanghai = GeoPoint(lat: 31.23, lng: 121.47)
+        let far = index.nearest(.init(origin: shanghai, limit: 5, now: sunday)).map(\.index)
+        let farExpected = entries.indices.sorted {
+            let a = shanghai.distance(to: entries[$0].point), b = shanghai.distance(to: entries[$1].point)
+            return a < b || (a == b && $0 < $1)
+        }.prefix(5)
+        #expect(far == Array(farExpected))
         // A radius keeps only what is inside it.
         let near = index.nearest(.init(origin: origin, limit: 50, radius: 150, now: sunday))
         #expect(!near.isEmpty && near.allSatisfy { $0.distance <= 150 })

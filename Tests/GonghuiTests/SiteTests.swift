@@ -105,6 +105,47 @@ extension TestingHTTPResponse {
         }
     }
 
+    /// The nearby answer is written by hand for speed: names with quotes and backslashes stay valid JSON.
+    @Test func theHandWrittenAnswerIsValidJSON() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let jianwai = try await app.token("jianwai")
+            _ = try await app.site(jianwai, #"{"name":"老王\"的\\驿站","type":"warm-station","lat":39.9,"lng":116.4,"coord":"wgs84","orgId":ORG,"address":"东路\t1号"}"#
+                .replacingOccurrences(of: "ORG", with: String(f.jianwai.id!)))
+            let answer = try await app.send(.GET, "/api/v1/sites/nearby?lat=39.9&lng=116.4")
+            #expect(answer.headers.contentType == .json)
+            #expect(answer.items.first?["name"] as? String == "老王\"的\\驿站")
+            #expect(answer.items.first?["address"] as? String == "东路 1号")
+            #expect(answer.items.first?["distanceMeters"] as? Int == 0)
+            #expect(JSONText.quote("a\u{1}b\u{2028}\"") == #""a\u0001b\u2028\"""#)
+        }
+    }
+
+    /// Another app process sharing the database writes a site: this one notices within maxAge,
+    /// without being told, and answers from what it held meanwhile.
+    @Test func aWriteFromAnotherProcessReachesTheFinder() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let jianwai = try await app.token("jianwai")
+            _ = try await app.site(jianwai, siteJSON("甲", orgId: f.jianwai.id!, lat: 39.9, lng: 116.4))
+            let finder = SiteFinder(maxAge: 0)
+            #expect(try await finder.snapshot(app).index.count == 1)
+            // The other process: a row written straight to the database, no invalidate here.
+            let other = Site()
+            (other.name, other.typeCode, other.hostKind, other.orgID, other.lat, other.lng, other.hours) = ("乙", "warm-station", .other, f.jianwai.id!, 39.901, 116.401, "")
+            (other.openToNonMembers, other.stepFree, other.state, other.ratingCount, other.ratingSum, other.useCount) = (true, false, .open, 0, 0, 0)
+            try await other.create(on: app.db)
+            var count = try await finder.snapshot(app).index.count
+            for _ in 0..<100 where count < 2 {
+                try await Task.sleep(nanoseconds: 20_000_000)
+                count = try await finder.snapshot(app).index.count
+            }
+            #expect(count == 2)
+            let version = try await SiteFinder.version(on: app.db)
+            #expect(try await SiteFinder.version(on: app.db) == version)
+        }
+    }
+
     @Test func everyBadFieldIsNamed() async throws {
         try await withApp { app in
             let f = try await Fixture.make(app)

@@ -47,5 +47,6 @@ public enum Entrypoint {
         app.asyncCommands.use(SeedCommand(), as: "seed")
         app.asyncCommands.use(ImportCommand(), as: "import")
         app.asyncCommands.use(BenchImportCommand(), as: "bench-import")
+        app.asyncCommands.use(BenchNearbyCommand(), as: "bench-nearby")
     }
 }

@@ -38,12 +38,14 @@ struct SiteController: RouteCollection {
     }
 
     /// The nearest sites to a point, nearest first, answered in the coordinate system asked for.
-    @Sendable func nearby(req: Request) async throws -> NearbyDTO {
-        let snap = try await req.application.siteFinder.snapshot(on: req.db, logger: req.logger)
+    @Sendable func nearby(req: Request) async throws -> Response {
+        let snap = try await req.application.siteFinder.snapshot(req.application)
         var v = Validator()
         let parsed = NearbyRequest.parse(req, snap, &v)
         try v.check()
-        return parsed.answer(snap)
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        return Response(status: .ok, headers: headers, body: .init(buffer: parsed.json(snap)))
     }
 
     static func coord(_ req: Request) throws -> CoordinateSystem {

@@ -153,33 +153,6 @@ struct SiteDTO: Content {
     let updatedAt: Date?
 }
 
-/// One line of `GET /api/v1/sites/nearby`.
-struct NearbyItemDTO: Content {
-    let id: Int
-    let name: String
-    let type: String
-    let lat: Double
-    let lng: Double
-    let distanceMeters: Int
-    let openNow: Bool
-    let amenities: [String]
-    let address: String?
-    let hostKind: HostKind
-    let hostName: String?
-    let state: SiteState
-}
-
-struct NearbyDTO: Content {
-    struct Origin: Content {
-        let lat: Double
-        let lng: Double
-    }
-
-    let items: [NearbyItemDTO]
-    let coord: CoordinateSystem
-    let origin: Origin
-}
-
 struct CatalogItemDTO: Content {
     let code: String
     let name: String

@@ -20,16 +20,35 @@ final class SiteFinder: Sendable {
     struct Snapshot: Sendable {
         let index: NearbyIndex
         let payloads: [Payload]
+        /// Each site's part of the nearby answer that does not depend on the asker, as JSON.
+        let fragments: [String]
         let types: [SiteType.Row]
         let amenities: [SiteType.Row]
+        let typeCodes: Set<String>
+        let amenityCodes: Set<String>
         let loadedAt: Date
+        let version: String
 
-        var typeCodes: Set<String> { Set(types.map(\.code)) }
-        var amenityCodes: Set<String> { Set(amenities.map(\.code)) }
+        init(index: NearbyIndex, payloads: [Payload], types: [SiteType.Row], amenities: [SiteType.Row], loadedAt: Date, version: String) {
+            self.version = version
+            self.index = index
+            self.payloads = payloads
+            self.types = types
+            self.amenities = amenities
+            self.loadedAt = loadedAt
+            typeCodes = Set(types.map(\.code))
+            amenityCodes = Set(amenities.map(\.code))
+            fragments = zip(index.entries, payloads).map { e, p in
+                "{\"id\":\(e.id),\"name\":\(JSONText.quote(p.name)),\"type\":\(JSONText.quote(e.type)),\"amenities\":["
+                    + e.amenities.map { JSONText.quote($0) }.joined(separator: ",") + "],\"address\":\(JSONText.quote(p.address))"
+                    + ",\"hostKind\":\"\(p.hostKind.rawValue)\",\"hostName\":\(JSONText.quote(p.hostName)),\"state\":\"\(p.state.rawValue)\""
+            }
+        }
     }
 
     private struct State {
         var snapshot: Snapshot?
+        var checkedAt = Date.distantPast
         var dirty = true
         var refreshing = false
     }
@@ -46,15 +65,18 @@ final class SiteFinder: Sendable {
         state.withLockedValue { $0.dirty = true }
     }
 
-    /// The current snapshot: loaded now when missing or dirty; when merely old, the old one is
-    /// answered while one request reloads it.
-    func snapshot(on db: any Database, logger: Logger) async throws -> Snapshot {
-        enum Plan { case use(Snapshot), load, refresh(Snapshot) }
+    /// The current snapshot: loaded now when missing or dirty (a write in this process). Every
+    /// `maxAge` seconds a background task asks the database whether another process changed
+    /// anything, and reloads only then; requests meanwhile are answered from the snapshot held.
+    func snapshot(_ app: Application) async throws -> Snapshot {
+        enum Plan { case use(Snapshot), load, check(Snapshot) }
+        let now = Date()
         let plan: Plan = state.withLockedValue { s in
             guard let snap = s.snapshot, !s.dirty else { return .load }
-            if Date().timeIntervalSince(snap.loadedAt) > maxAge, !s.refreshing {
+            if now.timeIntervalSince(s.checkedAt) > maxAge, !s.refreshing {
                 s.refreshing = true
-                return .refresh(snap)
+                s.checkedAt = now
+                return .check(snap)
             }
             return .use(snap)
         }
@@ -62,27 +84,46 @@ final class SiteFinder: Sendable {
         case let .use(snap):
             return snap
         case .load:
-            let fresh = try await Self.load(on: db)
+            let fresh = try await Self.load(on: app.db)
             state.withLockedValue { s in
                 s.snapshot = fresh
                 s.dirty = false
+                s.checkedAt = Date()
             }
             return fresh
-        case let .refresh(old):
-            defer { state.withLockedValue { $0.refreshing = false } }
-            do {
-                let fresh = try await Self.load(on: db)
-                state.withLockedValue { s in if !s.dirty { s.snapshot = fresh } }
-                return fresh
-            } catch {
-                logger.warning("site finder refresh failed; answering from the previous snapshot")
-                return old
+        case let .check(old):
+            Task.detached { [self] in
+                defer { state.withLockedValue { $0.refreshing = false } }
+                do {
+                    guard try await Self.version(on: app.db) != old.version else { return }
+                    let fresh = try await Self.load(on: app.db)
+                    state.withLockedValue { s in if !s.dirty { s.snapshot = fresh } }
+                } catch {
+                    app.logger.warning("site finder refresh failed; answering from the snapshot held")
+                }
             }
+            return old
         }
+    }
+
+    /// What changes when anything the finder shows changes: sites (a save touches updated_at),
+    /// exceptions, the catalogues.
+    static func version(on db: any Database) async throws -> String {
+        let row = try await (db as! any SQLDatabase).raw("""
+            SELECT (SELECT COUNT(*) FROM sites) AS a, (SELECT MAX(updated_at) FROM sites) AS b, (SELECT COUNT(*) FROM site_exceptions) AS c,
+            (SELECT MAX(id) FROM site_exceptions) AS d, (SELECT COUNT(*) FROM site_types) AS e, (SELECT COUNT(*) FROM amenities) AS f
+            """).first()
+        guard let row else { return "" }
+        let a = try row.decode(column: "a", as: Int.self), c = try row.decode(column: "c", as: Int.self)
+        let b = try row.decode(column: "b", as: Date?.self), d = try row.decode(column: "d", as: Int?.self)
+        let e = try row.decode(column: "e", as: Int.self), f = try row.decode(column: "f", as: Int.self)
+        return "\(a)|\(b?.timeIntervalSince1970 ?? 0)|\(c)|\(d ?? 0)|\(e)|\(f)"
     }
 
     static func load(on db: any Database) async throws -> Snapshot {
         let sql = db as! any SQLDatabase
+        // Read before the rows, so a change made during the load shows as a new version next time.
+        let version = try await version(on: db)
         let today = ShanghaiClock.today().adding(days: -1).description
         struct SiteRow: Decodable {
             let id: Int
@@ -132,7 +173,7 @@ final class SiteFinder: Sendable {
         }
         let types = try await SiteType.query(on: db).sort(\.$sortOrder).all().map { SiteType.Row($0.id ?? "", $0.nameZh, $0.nameEn, $0.icon) }
         let amenityRows = try await Amenity.query(on: db).sort(\.$sortOrder).all().map { SiteType.Row($0.id ?? "", $0.nameZh, $0.nameEn, $0.icon) }
-        return Snapshot(index: NearbyIndex(entries), payloads: payloads, types: types, amenities: amenityRows, loadedAt: Date())
+        return Snapshot(index: NearbyIndex(entries), payloads: payloads, types: types, amenities: amenityRows, loadedAt: Date(), version: version)
     }
 }
 
@@ -167,6 +208,34 @@ extension Application {
     }
 }
 
+/// A query string read once: `req.query[…]` decodes the whole string again for every key, which
+/// on the finder's hot path cost more than the search itself.
+struct QueryString: Sendable {
+    private var values: [String: [String]] = [:]
+
+    init(_ raw: String?) {
+        for pair in (raw ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                guard s.contains(where: { $0 == "%" || $0 == "+" }) else { return String(s) }
+                return s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
+            }
+            var key = decode(parts[0])
+            if key.hasSuffix("[]") { key.removeLast(2) }
+            values[key, default: []].append(parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    /// The value when the key is given once and not empty.
+    subscript(_ key: String) -> String? {
+        guard let list = values[key], list.count == 1, let first = list.first, !first.isEmpty else { return nil }
+        return first
+    }
+
+    func all(_ key: String) -> [String] { values[key] ?? [] }
+    func has(_ key: String) -> Bool { values[key]?.contains { !$0.isEmpty } ?? false }
+}
+
 /// The parameters of a nearby search, from the query string, checked field by field.
 struct NearbyRequest: Sendable {
     var query: NearbyIndex.Query
@@ -175,19 +244,28 @@ struct NearbyRequest: Sendable {
     var hasOrigin = true
 
     static func parse(_ req: Request, _ snap: SiteFinder.Snapshot, _ v: inout Validator, required: Bool = true) -> NearbyRequest {
+        let qs = QueryString(req.url.query)
         var coord = CoordinateSystem.wgs84
-        if let raw = req.query[String.self, at: "coord"], !raw.isEmpty {
-            if let c = CoordinateSystem(rawValue: raw.lowercased()) { coord = c } else {
+        if qs.has("coord") {
+            if let raw = qs["coord"], let c = CoordinateSystem(rawValue: raw.lowercased()) { coord = c } else {
                 v.add("coord", "unknown", "error.field.oneOf", ["values": "wgs84, gcj02"])
             }
         }
         func number(_ name: String) -> Double? {
-            guard let raw = req.query[String.self, at: name], !raw.isEmpty else {
+            guard qs.has(name) else {
                 if required { v.add(name, "required") }
                 return nil
             }
-            guard let d = Double(raw.trimmingCharacters(in: .whitespaces)), d.isFinite else { v.add(name, "format", "error.field.number"); return nil }
+            guard let raw = qs[name], let d = Double(raw.trimmingCharacters(in: .whitespaces)), d.isFinite else { v.add(name, "format", "error.field.number"); return nil }
             return d
+        }
+        func int(_ name: String, _ range: ClosedRange<Int>) -> Int? {
+            guard qs.has(name) else { return nil }
+            guard let raw = qs[name], let n = Int(raw), range.contains(n) else {
+                v.add(name, "range", nil, ["min": String(range.lowerBound), "max": String(range.upperBound)])
+                return nil
+            }
+            return n
         }
         let lat = number("lat"), lng = number("lng")
         var origin: GeoPoint?
@@ -200,19 +278,15 @@ struct NearbyRequest: Sendable {
             }
         }
         var q = NearbyIndex.Query(origin: GeoPoint(lat: 0, lng: 0), now: Date().timeIntervalSince1970)
-        if req.query[String.self, at: "limit"].map({ !$0.isEmpty }) == true {
-            q.limit = PageRequest.int(req, "limit", default: SiteRules.nearbyDefaultLimit, range: SiteRules.nearbyLimit, &v)
-        }
-        if req.query[String.self, at: "radius"].map({ !$0.isEmpty }) == true {
-            q.radius = Double(PageRequest.int(req, "radius", default: 5000, range: SiteRules.radiusRange, &v))
-        }
-        if let type = req.query[String.self, at: "type"], !type.isEmpty {
-            if snap.typeCodes.contains(type) { q.type = type } else {
+        q.limit = int("limit", SiteRules.nearbyLimit) ?? SiteRules.nearbyDefaultLimit
+        q.radius = int("radius", SiteRules.radiusRange).map(Double.init)
+        if qs.has("type") {
+            if let type = qs["type"], snap.typeCodes.contains(type) { q.type = type } else {
                 v.add("type", "unknown", "error.field.oneOf", ["values": snap.types.map(\.code).joined(separator: ", ")])
             }
         }
         var amenities: [String] = []
-        for raw in req.query[[String].self, at: "amenity"] ?? [] {
+        for raw in qs.all("amenity") {
             for code in raw.split(separator: ",").map(String.init) where !code.isEmpty {
                 if snap.amenityCodes.contains(code) { amenities.append(code) } else {
                     v.add("amenity", "unknown", "error.field.oneOf", ["values": snap.amenities.map(\.code).joined(separator: ", ")])
@@ -220,8 +294,8 @@ struct NearbyRequest: Sendable {
             }
         }
         q.amenities = amenities
-        if let raw = req.query[String.self, at: "openNow"], !raw.isEmpty {
-            switch raw.lowercased() {
+        if qs.has("openNow") {
+            switch qs["openNow"]?.lowercased() {
             case "true", "1", "yes", "on": q.openNow = true
             case "false", "0", "no", "off": q.openNow = false
             default: v.add("openNow", "format", "error.field.boolean")
@@ -232,19 +306,48 @@ struct NearbyRequest: Sendable {
         return NearbyRequest(query: q, coord: coord)
     }
 
-    func answer(_ snap: SiteFinder.Snapshot) -> NearbyDTO {
+    /// The answer of `GET /api/v1/sites/nearby`, written straight into bytes from each site's
+    /// fragment prepared with the snapshot: `{"items":[{"id","name","type","lat","lng","distanceMeters",
+    /// "openNow","amenities",…}],"coord","origin"}`.
+    func json(_ snap: SiteFinder.Snapshot) -> ByteBuffer {
         let hits = snap.index.nearest(query)
-        let items = hits.map { hit -> NearbyItemDTO in
-            let e = snap.index.entries[hit.index], p = snap.payloads[hit.index]
-            let shown = e.point.converted(to: coord)
-            return NearbyItemDTO(id: e.id, name: p.name, type: e.type, lat: Self.round(shown.lat), lng: Self.round(shown.lng),
-                                 distanceMeters: Int(hit.distance.rounded()), openNow: hit.openNow, amenities: e.amenities,
-                                 address: p.address, hostKind: p.hostKind, hostName: p.hostName, state: p.state)
+        var out = ByteBuffer()
+        out.reserveCapacity(200 + hits.count * 320)
+        out.writeStaticString("{\"items\":[")
+        for (n, hit) in hits.enumerated() {
+            let shown = snap.index.entries[hit.index].point.converted(to: coord)
+            if n > 0 { out.writeStaticString(",") }
+            out.writeString(snap.fragments[hit.index])
+            out.writeString(",\"lat\":\(Self.round(shown.lat)),\"lng\":\(Self.round(shown.lng)),\"distanceMeters\":\(Int(hit.distance.rounded()))")
+            out.writeStaticString(hit.openNow ? ",\"openNow\":true}" : ",\"openNow\":false}")
         }
         let o = query.origin.converted(to: coord)
-        return NearbyDTO(items: items, coord: coord, origin: .init(lat: Self.round(o.lat), lng: Self.round(o.lng)))
+        out.writeString("],\"coord\":\"\(coord.rawValue)\",\"origin\":{\"lat\":\(Self.round(o.lat)),\"lng\":\(Self.round(o.lng))}}")
+        return out
     }
 
     /// Seven decimals: about a centimetre, and no float noise in the JSON.
     static func round(_ x: Double) -> Double { (x * 1e7).rounded() / 1e7 }
+}
+
+/// JSON string literals, for the answers written by hand.
+enum JSONText {
+    static func quote(_ s: String?) -> String {
+        guard let s else { return "null" }
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029:
+                out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
 }

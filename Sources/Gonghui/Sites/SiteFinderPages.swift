@@ -94,7 +94,7 @@ struct SiteFinderPages: RouteCollection {
     }
 
     @Sendable func list(req: Request) async throws -> Response {
-        let snap = try await req.application.siteFinder.snapshot(on: req.db, logger: req.logger)
+        let snap = try await req.application.siteFinder.snapshot(req.application)
         let lang = req.lang
         var v = Validator()
         let hasPoint = !(req.query[String.self, at: "lat"] ?? "").isEmpty

@@ -231,6 +231,7 @@ struct CreateSites: AsyncMigration {
         try await database.createIndex("ix_sites_org", on: Site.schema, ["org_id", "state"])
         try await database.createIndex("ix_sites_name", on: Site.schema, ["name"])
         try await database.createIndex("ix_sites_verified", on: Site.schema, ["verified_on"])
+        try await database.createIndex("ix_sites_lat", on: Site.schema, ["lat", "lng"])
 
         try await database.schema(SiteAmenity.schema)
             .field("id", .int64, .identifier(auto: true))

@@ -1,10 +1,13 @@
 import Foundation
 
-/// The nearest-site search, in memory: a city's 12,000 sites fit in a few megabytes and one pass
-/// over them takes tens of microseconds, well inside what a database round trip costs.
+/// The nearest-site search, in memory: a city's 12,000 sites fit in a few megabytes.
 ///
-/// Each pass ranks by an equirectangular distance (exact enough to pick candidates), keeps a few
-/// more than asked, and measures those by great circle before the final order.
+/// Sites sit in a grid of cells 0.01° on a side (about 1 km); a search visits rings of cells
+/// outward from the asker's cell and stops once nothing outside the rings can be nearer than the
+/// ones found, so a search in town looks at a few dozen sites, not all of them. Far outside the
+/// grid, or when the rings would cost more than a pass over everything, it makes that one pass.
+/// Candidates are ranked by an equirectangular distance (exact enough to pick them); a few more
+/// than asked are kept and measured by great circle before the final order.
 public struct NearbyIndex: Sendable {
     public struct Entry: Sendable {
         public let id: Int
@@ -65,6 +68,17 @@ public struct NearbyIndex: Sendable {
     private let words: Int
     private let typeCodes: [String: Int32]
     private let amenityBits: [String: Int]
+    // The grid: entry indices ordered by cell, and each cell's range in that order.
+    static let cell = 0.01
+    private let order: [Int]
+    private let cells: [Int: Range<Int>]
+    private let cellBounds: (minY: Int, maxY: Int, minX: Int, maxX: Int)
+
+    static func cellOf(lat: Double, lng: Double) -> (y: Int, x: Int) {
+        (Int((lat / cell).rounded(.down)), Int((lng / cell).rounded(.down)))
+    }
+
+    static func key(_ y: Int, _ x: Int) -> Int { (y + 20_000) &* 100_000 &+ (x + 40_000) }
 
     public init(_ entries: [Entry]) {
         self.entries = entries
@@ -89,6 +103,27 @@ public struct NearbyIndex: Sendable {
         self.words = words
         self.typeCodes = typeCodes
         self.amenityBits = amenityBits
+        var keyed: [(key: Int, index: Int)] = []
+        keyed.reserveCapacity(entries.count)
+        for (i, e) in entries.enumerated() {
+            let c = Self.cellOf(lat: e.point.lat, lng: e.point.lng)
+            keyed.append((Self.key(c.y, c.x), i))
+        }
+        keyed.sort { (a: (key: Int, index: Int), b: (key: Int, index: Int)) -> Bool in a.key < b.key || (a.key == b.key && a.index < b.index) }
+        order = keyed.map { $0.index }
+        var cells: [Int: Range<Int>] = [:]
+        var start = 0
+        for j in keyed.indices.dropFirst().map({ $0 }) + [keyed.count] where !keyed.isEmpty && (j == keyed.count || keyed[j].key != keyed[start].key) {
+            cells[keyed[start].key] = start..<j
+            start = j
+        }
+        self.cells = cells
+        var b = (minY: Int.max, maxY: Int.min, minX: Int.max, maxX: Int.min)
+        for e in entries {
+            let c = Self.cellOf(lat: e.point.lat, lng: e.point.lng)
+            b = (min(b.minY, c.y), max(b.maxY, c.y), min(b.minX, c.x), max(b.maxX, c.x))
+        }
+        cellBounds = b
     }
 
     public var count: Int { entries.count }
@@ -117,26 +152,57 @@ public struct NearbyIndex: Sendable {
         var best: [(d2: Double, i: Int, open: Bool)] = []
         best.reserveCapacity(keep + 1)
         var worst = limit2
-        for i in 0..<lats.count {
+        @inline(__always) func consider(_ i: Int) {
             let dy = lats[i] - lat0
             var dx = lngs[i] - lng0
             if dx > 180 { dx -= 360 } else if dx < -180 { dx += 360 }
             dx *= k
             let d2 = dx * dx + dy * dy
-            if d2 >= worst { continue }
-            if wantType >= 0, types[i] != wantType { continue }
+            if d2 >= worst { return }
+            if wantType >= 0, types[i] != wantType { return }
             if needsMask {
-                var ok = true
-                for w in 0..<words where bits[i * words + w] & mask[w] != mask[w] { ok = false; break }
-                if !ok { continue }
+                for w in 0..<words where bits[i * words + w] & mask[w] != mask[w] { return }
             }
             let open = !entries[i].closed && entries[i].schedule.isOpen(day: day, minute: minute)
-            if q.openNow, !open { continue }
+            if q.openNow, !open { return }
             var at = best.count
             while at > 0, best[at - 1].d2 > d2 { at -= 1 }
             best.insert((d2, i, open), at: at)
             if best.count > keep { best.removeLast() }
             if best.count == keep { worst = min(limit2, best[best.count - 1].d2) }
+        }
+        let (cy, cx) = Self.cellOf(lat: lat0, lng: lng0)
+        let reach = max(abs(cy - cellBounds.minY), abs(cellBounds.maxY - cy), abs(cx - cellBounds.minX), abs(cellBounds.maxX - cx))
+        var visited = 0
+        var rings = true
+        var r = 0
+        func visit(_ y: Int, _ x: Int) {
+            visited += 1
+            guard let range = cells[Self.key(y, x)] else { return }
+            for j in range { consider(order[j]) }
+        }
+        while rings, r <= reach {
+            if r == 0 { visit(cy, cx) } else {
+                for x in (cx - r)...(cx + r) {
+                    visit(cy - r, x)
+                    visit(cy + r, x)
+                }
+                for y in (cy - r + 1)..<(cy + r) {
+                    visit(y, cx - r)
+                    visit(y, cx + r)
+                }
+            }
+            // Nothing outside the rings is nearer than r cells (east–west shrunk by cos(latitude)).
+            let bound = Double(r) * Self.cell * min(1, k)
+            if bound * bound >= worst { break }
+            if visited > entries.count / 2 { rings = false }
+            r += 1
+        }
+        if !rings {
+            // The rings would cost more than one pass: make it (what was found stays found).
+            best.removeAll(keepingCapacity: true)
+            worst = limit2
+            for i in 0..<lats.count { consider(i) }
         }
         var hits = best.map { Hit(index: $0.i, distance: q.origin.distance(to: entries[$0.i].point), openNow: $0.open) }
         if let r = q.radius { hits.removeAll { $0.distance > r } }
