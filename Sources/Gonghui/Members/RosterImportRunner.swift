@@ -113,9 +113,9 @@ struct ImportJobDTO: Content {
 /// `gonghui import members FILE --org ORG_ID`: a progress bar and a closing summary.
 struct ImportCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "kind", help: "What to import: members or enterprises") var kind: String
+        @Argument(name: "kind", help: "What to import: members, enterprises or sites") var kind: String
         @Argument(name: "file", help: "A .csv (UTF-8 or GB18030) or .xlsx roster") var file: String
-        @Option(name: "org", help: "members: the grassroots union's id; enterprises: the district or street the ledger rows belong under") var org: Int?
+        @Option(name: "org", help: "members: the grassroots union's id; enterprises: the district or street the ledger rows belong under; sites: the node rows without a managing union go to") var org: Int?
         @Option(name: "lang", help: "Language of the problem report: zh-Hans (default) or en") var lang: String?
         @Option(name: "errors", help: "Write the bad rows here (.csv or .xlsx)") var errors: String?
         init() {}
@@ -124,8 +124,8 @@ struct ImportCommand: AsyncCommand {
     var help: String { "Imports a roster file into a grassroots union, reporting every bad or duplicate row." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        if signature.kind == "enterprises" { return try await importEnterprises(using: context, signature: signature) }
-        guard signature.kind == "members" else { throw CreateAdminCommand.Failure(description: "import: the kind is 'members' or 'enterprises'") }
+        if signature.kind == "enterprises" || signature.kind == "sites" { return try await importUnder(using: context, signature: signature) }
+        guard signature.kind == "members" else { throw CreateAdminCommand.Failure(description: "import: the kind is 'members', 'enterprises' or 'sites'") }
         guard let orgID = signature.org else { throw CreateAdminCommand.Failure(description: "--org: the grassroots union's id is required") }
         let app = context.application
         guard let union = try await Organization.find(orgID, on: app.db) else {
@@ -169,11 +169,12 @@ struct ImportCommand: AsyncCommand {
 }
 
 extension ImportCommand {
-    /// `gonghui import enterprises FILE --org DISTRICT_OR_STREET_ID`.
-    func importEnterprises(using context: CommandContext, signature: Signature) async throws {
-        guard let orgID = signature.org else { throw CreateAdminCommand.Failure(description: "--org: the district's or street's id is required") }
+    /// `gonghui import enterprises FILE --org DISTRICT_OR_STREET_ID` and `gonghui import sites FILE --org NODE_ID`.
+    func importUnder(using context: CommandContext, signature: Signature) async throws {
+        let sites = signature.kind == "sites"
+        guard let orgID = signature.org else { throw CreateAdminCommand.Failure(description: "--org: the id of the node the rows go under is required") }
         let app = context.application
-        guard let root = try await Organization.find(orgID, on: app.db), [.city, .district, .street].contains(root.kind) else {
+        guard let root = try await Organization.find(orgID, on: app.db), sites || [.city, .district, .street].contains(root.kind) else {
             throw CreateAdminCommand.Failure(description: "--org \(orgID): not a city, district or street federation")
         }
         let path = signature.file
@@ -181,11 +182,23 @@ extension ImportCommand {
             throw CreateAdminCommand.Failure(description: "cannot read \(path)")
         }
         let lang = Lang(rawValue: signature.lang ?? "zh-Hans") ?? .zhHans
-        let job = try await EnterpriseImports.makeJob(root: root, staffID: nil, fileName: (path as NSString).lastPathComponent, totalBytes: size, on: app.db)
+        let name = (path as NSString).lastPathComponent
         let started = Date()
-        let finished = await EnterpriseImports.execute(job: job, path: path, root: root, app: app, lang: lang, actor: nil, ip: nil, removeFile: false) { o, read, total in
+        @Sendable func show(_ rows: Int, _ imported: Int, _ duplicates: Int, _ failed: Int, _ read: Int, _ total: Int) {
             let percent = total > 0 ? read * 100 / total : 0
-            FileHandle.standardError.write(Data(String(format: "\r%3d%%  %d rows  %d imported  %d duplicates  %d bad", percent, o.rowsRead, o.imported, o.duplicates, o.failed).utf8))
+            FileHandle.standardError.write(Data(String(format: "\r%3d%%  %d rows  %d imported  %d duplicates  %d bad", percent, rows, imported, duplicates, failed).utf8))
+        }
+        let finished: ImportJob
+        if sites {
+            let job = try await SiteFiles.makeJob(root: root, staffID: nil, fileName: name, totalBytes: size, on: app.db)
+            finished = await SiteFiles.execute(job: job, path: path, root: root, app: app, lang: lang, actor: nil, ip: nil, removeFile: false) { o, read, total in
+                show(o.rowsRead, o.imported, o.duplicates, o.failed, read, total)
+            }
+        } else {
+            let job = try await EnterpriseImports.makeJob(root: root, staffID: nil, fileName: name, totalBytes: size, on: app.db)
+            finished = await EnterpriseImports.execute(job: job, path: path, root: root, app: app, lang: lang, actor: nil, ip: nil, removeFile: false) { o, read, total in
+                show(o.rowsRead, o.imported, o.duplicates, o.failed, read, total)
+            }
         }
         FileHandle.standardError.write(Data("\n".utf8))
         if finished.state == "failed" { throw CreateAdminCommand.Failure(description: finished.message ?? "import failed") }

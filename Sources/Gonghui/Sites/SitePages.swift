@@ -302,11 +302,22 @@ struct SitePages: RouteCollection {
         }
     }
 
-    func values(_ site: Site, amenities: [String]) -> [String: String] {
+    /// Hours as a keeper types them: `周一至周五 08:00-20:00；周六 09:00-17:00` (or the canonical text in English).
+    static func editableHours(_ weekly: WeeklyHours, _ lang: Lang) -> String {
+        guard lang == .zhHans else { return weekly.text }
+        if weekly.isAlwaysOpen { return "24小时" }
+        let names = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+        return weekly.groups.filter { !$0.openings.isEmpty }.map { g in
+            (g.days.count == 1 ? names[g.days.lowerBound] : names[g.days.lowerBound] + "至" + names[g.days.upperBound]) + " "
+                + g.openings.map(\.text).joined(separator: ",")
+        }.joined(separator: "；")
+    }
+
+    func values(_ site: Site, amenities: [String], lang: Lang) -> [String: String] {
         var v: [String: String] = [
             "name": site.name, "type": site.typeCode, "hostKind": site.hostKind.rawValue, "hostName": site.hostName ?? "", "orgId": String(site.orgID),
             "address": site.address ?? "", "lat": String(format: "%.6f", site.lat), "lng": String(format: "%.6f", site.lng), "coord": "wgs84",
-            "hours": site.hours, "phone": site.phone ?? "", "state": site.state.rawValue, "verifiedOn": ShanghaiClock.today().description,
+            "hours": Self.editableHours(site.weekly, lang), "phone": site.phone ?? "", "state": site.state.rawValue, "verifiedOn": ShanghaiClock.today().description,
             "openToNonMembers": site.openToNonMembers ? "true" : "", "stepFree": site.stepFree ? "true" : "",
         ]
         for a in amenities { v["amenities_\(a)"] = "1" }
@@ -320,7 +331,7 @@ struct SitePages: RouteCollection {
         let site = try await service.find(try req.idParameter())
         let keeper = !scope.role.keepsSites
         let places = try await Self.places(req, selected: site.orgID)
-        let fields = try await fields(req, values(site, amenities: try await service.amenities(site)), [:], places: places, keeper: keeper)
+        let fields = try await fields(req, values(site, amenities: try await service.amenities(site), lang: req.lang), [:], places: places, keeper: keeper)
         return try await req.renderForm(title: site.name, action: "/console/sites/\(site.id ?? 0)/edit", cancel: "/console/sites/\(site.id ?? 0)") { _ in fields }
     }
 
@@ -356,27 +367,42 @@ struct SitePages: RouteCollection {
 
         let page: PageContext
         let title: String
+        let orgId: Int
         let orgs: [FormField.Choice]
         let types: [String]
         let lines: [Line]
         let total: Line
     }
 
-    @Sendable func coverage(req: Request) async throws -> View {
+    @Sendable func coverage(req: Request) async throws -> Response {
         var v = Validator()
         let orgID = req.optionalID("orgId", &v)
         try v.check()
         let report = try await SiteCoverage(request: req).report(orgID: orgID)
         let types = try await SiteType.query(on: req.db).sort(\.$sortOrder).all()
+        if let format = req.query[String.self, at: "format"] {
+            guard format == "xlsx" || format == "csv" else {
+                throw AppError.invalid([FieldIssue("format", "unknown", "error.field.oneOf", ["values": "xlsx, csv"])])
+            }
+            try await req.audit.record("site.coverage.export", targetType: "org", targetID: report.orgId, details: ["format": format])
+            let header = [req.t("sites.field.orgId"), req.t("sites.totalCol")] + types.map { $0.name(req.lang) } + [req.t("sites.openCount"), req.t("sites.stale")]
+            return try await RosterFiles.download(req, name: "site-coverage", format: format, header: header,
+                                                  widths: [24, 8] + types.map { _ in 10.0 } + [8, 8]) { add in
+                for (n, r) in (report.rows + [report.total]).enumerated() {
+                    try add([.text(n == report.rows.count ? req.t("sites.totalRow") : r.orgName), .integer(Int64(r.total))]
+                        + report.types.map { .integer(Int64(r.byType[$0] ?? 0)) } + [.integer(Int64(r.open)), .integer(Int64(r.stale))])
+                }
+            }
+        }
         let maxTotal = max(1, report.rows.map(\.total).max() ?? 1)
         func line(_ r: SiteCoverageDTO.Row) -> CoveragePage.Line {
             .init(orgId: r.orgId, name: r.orgName, total: r.total, open: r.open, stale: r.stale, counts: report.types.map { r.byType[$0] ?? 0 },
                   width: Int((Double(r.total) / Double(maxTotal) * 100).rounded()))
         }
         return try await req.view.render("sites/coverage", CoveragePage(
-            page: req.pageContext(), title: req.t("sites.coverage") + " · " + report.orgName,
+            page: req.pageContext(), title: req.t("sites.coverage") + " · " + report.orgName, orgId: report.orgId,
             orgs: try await Self.places(req, selected: report.orgId), types: types.map { $0.icon + " " + $0.name(req.lang) },
-            lines: report.rows.map(line), total: line(report.total)))
+            lines: report.rows.map(line), total: line(report.total))).encodeResponse(for: req)
     }
 
     struct ImportPage: Encodable {
