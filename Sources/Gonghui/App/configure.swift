@@ -95,6 +95,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     MemberPages.registerNav(app)
     EnterprisePages.registerNav(app)
     SitePages.registerNav(app)
+    app.lifecycle.use(SiteFinder.Drain())
     _ = MetricsSetup.registry
 
     app.middleware = Middlewares()

@@ -8,33 +8,11 @@ import Vapor
 extension EnterprisePages {
     // MARK: import
 
-    struct ImportPage: Encodable {
-        struct Job: Encodable {
-            let id: Int
-            let fileName: String
-            let state: String
-            let imported: Int
-            let duplicates: Int
-            let failed: Int
-            let createdAt: String
-        }
-
-        let page: PageContext
-        let places: [FormField.Choice]
-        let jobs: [Job]
-        let alert: String?
-    }
-
     func renderImport(_ req: Request, alert: String? = nil, status: HTTPStatus = .ok) async throws -> Response {
         let scope = try req.scope
         try scope.require(scope.role.keepsLedger)
-        let jobs = try await scope.records(ImportJob.self, orgField: \.$orgID, on: req.db).filter(\.$kind == "enterprises")
-            .sort(\.$id, .descending).limit(20).all()
-        return try await req.view.render("outreach/import", ImportPage(
-            page: req.pageContext(), places: try await Self.places(req, selected: scope.rootID),
-            jobs: jobs.map { .init(id: $0.id ?? 0, fileName: $0.fileName, state: req.t("import.state.\($0.state)"), imported: $0.imported,
-                                   duplicates: $0.duplicates, failed: $0.failed, createdAt: $0.createdAt.map(ShanghaiClock.format) ?? "") },
-            alert: alert)).encodeResponse(status: status, for: req)
+        return try await SheetImportPage.render(req, kind: "enterprises", view: "outreach/import", places: try await Self.places(req, selected: scope.rootID),
+                                                alert: alert, status: status)
     }
 
     @Sendable func importForm(req: Request) async throws -> Response { try await renderImport(req) }

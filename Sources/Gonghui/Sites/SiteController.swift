@@ -78,12 +78,12 @@ struct SiteController: RouteCollection {
 
     @Sendable func types(req: Request) async throws -> CatalogDTO {
         CatalogDTO(items: try await SiteType.query(on: req.db).sort(\.$sortOrder).all()
-            .map { SiteType.Row($0.id ?? "", $0.nameZh, $0.nameEn, $0.icon).dto(req.lang) })
+            .map { $0.row.dto(req.lang) })
     }
 
     @Sendable func amenities(req: Request) async throws -> CatalogDTO {
         CatalogDTO(items: try await Amenity.query(on: req.db).sort(\.$sortOrder).all()
-            .map { SiteType.Row($0.id ?? "", $0.nameZh, $0.nameEn, $0.icon).dto(req.lang) })
+            .map { $0.row.dto(req.lang) })
     }
 
     // MARK: staff

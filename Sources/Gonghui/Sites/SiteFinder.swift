@@ -55,6 +55,17 @@ final class SiteFinder: Sendable {
 
     let maxAge: TimeInterval
     private let state = NIOLockedValueBox(State())
+    /// The background check, if one is running (at most one: see `refreshing`).
+    private let inflight = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    /// Waits for a background check to end: the app's shutdown calls it before the databases close.
+    func drain() async {
+        if let task = inflight.withLockedValue({ $0 }) { await task.value }
+    }
+
+    struct Drain: LifecycleHandler {
+        func shutdownAsync(_ application: Application) async { await application.siteFinder.drain() }
+    }
 
     init(maxAge: TimeInterval = 30) {
         self.maxAge = maxAge
@@ -92,16 +103,19 @@ final class SiteFinder: Sendable {
             }
             return fresh
         case let .check(old):
-            Task.detached { [self] in
+            // The handle is taken now, while the app is surely running; shutdown waits for the task (`drain`).
+            let db = app.db, logger = app.logger
+            let task = Task.detached { [self] in
                 defer { state.withLockedValue { $0.refreshing = false } }
                 do {
-                    guard try await Self.version(on: app.db) != old.version else { return }
-                    let fresh = try await Self.load(on: app.db)
+                    guard try await Self.version(on: db) != old.version else { return }
+                    let fresh = try await Self.load(on: db)
                     state.withLockedValue { s in if !s.dirty { s.snapshot = fresh } }
                 } catch {
-                    app.logger.warning("site finder refresh failed; answering from the snapshot held")
+                    logger.warning("site finder refresh failed; answering from the snapshot held")
                 }
             }
+            inflight.withLockedValue { $0 = task }
             return old
         }
     }
@@ -171,8 +185,8 @@ final class SiteFinder: Sendable {
             payloads.append(Payload(name: s.name, address: s.address, hostKind: HostKind(rawValue: s.host_kind) ?? .other,
                                     hostName: s.host_name, state: state))
         }
-        let types = try await SiteType.query(on: db).sort(\.$sortOrder).all().map { SiteType.Row($0.id ?? "", $0.nameZh, $0.nameEn, $0.icon) }
-        let amenityRows = try await Amenity.query(on: db).sort(\.$sortOrder).all().map { SiteType.Row($0.id ?? "", $0.nameZh, $0.nameEn, $0.icon) }
+        let types = try await SiteType.query(on: db).sort(\.$sortOrder).all().map(\.row)
+        let amenityRows = try await Amenity.query(on: db).sort(\.$sortOrder).all().map(\.row)
         return Snapshot(index: NearbyIndex(entries), payloads: payloads, types: types, amenities: amenityRows, loadedAt: Date(), version: version)
     }
 }

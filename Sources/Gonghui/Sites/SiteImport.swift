@@ -54,13 +54,7 @@ struct SiteImporter {
     let root: Organization
     let jobID: Int
 
-    struct Outcome: Sendable {
-        var rowsRead = 0
-        var imported = 0
-        var duplicates = 0
-        var failed = 0
-        var missing: [String] = []
-    }
+    typealias Outcome = SheetOutcome
 
     func run(reader: any RowReader, onProgress: (Outcome, Int, Int) async throws -> Void) async throws -> Outcome {
         var outcome = Outcome()
@@ -242,49 +236,13 @@ enum SiteFiles {
     /// Runs the job to the end; never throws (a failure is the job's state).
     static func execute(job: ImportJob, path: String, root: Organization, app: Application, lang: Lang,
                         actor: (id: Int, username: String)?, ip: String?, removeFile: Bool,
-                        onProgress: (@Sendable (SiteImporter.Outcome, Int, Int) -> Void)? = nil) async -> ImportJob {
-        let db = app.db
-        defer { if removeFile { try? FileManager.default.removeItem(atPath: path) } }
-        do {
-            let reader = try Spreadsheet.open(path: path)
-            let importer = SiteImporter(db: db, localizer: app.localizer, lang: lang, root: root, jobID: try job.requireID())
-            let outcome = try await importer.run(reader: reader) { o, read, total in
-                job.bytesRead = read
-                job.rowsRead = o.rowsRead
-                job.imported = o.imported
-                job.duplicates = o.duplicates
-                job.failed = o.failed
-                try await job.save(on: db)
-                onProgress?(o, read, total)
-            }
-            job.rowsRead = outcome.rowsRead
-            job.imported = outcome.imported
-            job.duplicates = outcome.duplicates
-            job.failed = outcome.failed
-            job.bytesRead = job.totalBytes
-            if outcome.missing.isEmpty { job.state = "done" } else {
-                job.state = "failed"
-                job.message = app.localizer.text("error.import.missingColumns", lang, ["columns": outcome.missing.joined(separator: "、")])
-            }
-        } catch let error as SpreadsheetError {
-            job.state = "failed"
-            job.message = app.localizer.text("error.import.unreadable", lang, ["detail": error.code.rawValue])
-        } catch {
-            app.logger.report(error: error)
-            job.state = "failed"
-            job.message = app.localizer.text("error.import.failed", lang)
+                        onProgress: (@Sendable (SheetOutcome, Int, Int) -> Void)? = nil) async -> ImportJob {
+        let finished = await SheetImports.execute(job: job, path: path, root: root, app: app, lang: lang, actor: actor, ip: ip, removeFile: removeFile,
+                                                  action: "site.import", onProgress: onProgress) { reader, jobID, progress in
+            try await SiteImporter(db: app.db, localizer: app.localizer, lang: lang, root: root, jobID: jobID).run(reader: reader, onProgress: progress)
         }
-        job.finishedAt = Date()
         app.siteFinder.invalidate()
-        do {
-            try await job.save(on: db)
-            try await Audit.write("site.import", targetType: "importJob", targetID: job.id, org: root, actor: actor, ip: ip, requestID: nil,
-                                  details: ["state": job.state, "imported": String(job.imported), "duplicates": String(job.duplicates),
-                                            "failed": String(job.failed), "file": job.fileName], on: db)
-        } catch {
-            app.logger.report(error: error)
-        }
-        return job
+        return finished
     }
 
     /// `POST /api/v1/site-imports?orgId=&fileName=`: the file is the body; 202 with the job.

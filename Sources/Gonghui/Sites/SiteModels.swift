@@ -2,10 +2,33 @@ import Fluent
 import Foundation
 import GonghuiCore
 
+/// A line of a catalogue kept as data (a kind of site, an amenity): a code, two names, an icon.
+protocol CatalogueEntry: Model where IDValue == String {
+    var nameZh: String { get set }
+    var nameEn: String { get set }
+    var icon: String { get set }
+    var sortOrder: Int { get set }
+    init()
+}
+
+extension CatalogueEntry {
+    init(_ code: String, _ zh: String, _ en: String, _ icon: String, _ sort: Int) {
+        self.init()
+        self.id = code
+        self.nameZh = zh
+        self.nameEn = en
+        self.icon = icon
+        self.sortOrder = sort
+    }
+
+    func name(_ lang: Lang) -> String { lang == .en ? nameEn : nameZh }
+    var row: SiteType.Row { SiteType.Row(id ?? "", nameZh, nameEn, icon) }
+}
+
 /// A kind of service site (工会服务站, 职工之家, 暖心驿站 …). Kinds are data: a city adds its own.
 ///
 /// `@unchecked Sendable`: see `Organization`.
-final class SiteType: Model, @unchecked Sendable {
+final class SiteType: CatalogueEntry, @unchecked Sendable {
     static let schema = "site_types"
 
     @ID(custom: "code", generatedBy: .user) var id: String?
@@ -16,20 +39,10 @@ final class SiteType: Model, @unchecked Sendable {
     @Field(key: "sort_order") var sortOrder: Int
 
     init() {}
-
-    init(_ code: String, _ zh: String, _ en: String, _ icon: String, _ sort: Int) {
-        self.id = code
-        self.nameZh = zh
-        self.nameEn = en
-        self.icon = icon
-        self.sortOrder = sort
-    }
-
-    func name(_ lang: Lang) -> String { lang == .en ? nameEn : nameZh }
 }
 
 /// Something a site offers (drinking water, a microwave …). Amenities are data, like types.
-final class Amenity: Model, @unchecked Sendable {
+final class Amenity: CatalogueEntry, @unchecked Sendable {
     static let schema = "amenities"
 
     @ID(custom: "code", generatedBy: .user) var id: String?
@@ -39,16 +52,6 @@ final class Amenity: Model, @unchecked Sendable {
     @Field(key: "sort_order") var sortOrder: Int
 
     init() {}
-
-    init(_ code: String, _ zh: String, _ en: String, _ icon: String, _ sort: Int) {
-        self.id = code
-        self.nameZh = zh
-        self.nameEn = en
-        self.icon = icon
-        self.sortOrder = sort
-    }
-
-    func name(_ lang: Lang) -> String { lang == .en ? nameEn : nameZh }
 }
 
 /// A service site: a union station, a workers' home, a warm-heart station in a shop …
