@@ -75,6 +75,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.migrations.add(CreateImportJobs())
     app.migrations.add(CreateOutreach())
     app.migrations.add(CreateSites())
+    app.migrations.add(CreateAppeals())
 
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.staff", blocksDeleteKey: "error.org.hasStaff", table: StaffUser.schema, orgColumn: "org_id"))
@@ -86,6 +87,8 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
         labelKey: "org.counts.meetings", blocksDeleteKey: "error.org.hasMeetings", table: Meeting.schema, orgColumn: "org_id"))
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.sites", blocksDeleteKey: "error.org.hasSites", table: Site.schema, orgColumn: "org_id"))
+    app.orgDependents.register(OrgDependent(
+        labelKey: "org.counts.appeals", blocksDeleteKey: "error.org.hasAppeals", table: Appeal.schema, orgColumn: "org_id"))
     guard let dataKey = config.dataKey else {
         throw GonghuiConfig.Problem(variable: "GONGHUI_DATA_KEY",
                                     message: "is required: the base64 of 32 random bytes (openssl rand -base64 32); it encrypts ID numbers")
@@ -130,6 +133,8 @@ func routes(_ app: Application) throws {
     try signedIn.register(collection: OutreachController())
     try api.register(collection: SiteController())
     SiteController().bootProtected(routes: signedIn)
+    try api.register(collection: AppealController())
+    AppealController().bootProtected(routes: signedIn)
 
     let pages = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try pages.register(collection: SignInPages())

@@ -32,7 +32,7 @@ extension Application {
 /// members signing in and changing their number. Codes live 5 minutes; sending is limited per
 /// number (one a minute, ten a day) and per address (thirty an hour); a code takes five tries.
 struct OneTimeCodes {
-    enum Purpose: String { case status, signIn, changePhone }
+    enum Purpose: String { case status, signIn, changePhone, appeal }
 
     static let lifetime: TimeInterval = 5 * 60
     static let resendAfter: TimeInterval = 60

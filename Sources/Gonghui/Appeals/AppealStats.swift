@@ -1,0 +1,87 @@
+import Fluent
+import FluentSQL
+import Foundation
+import GonghuiCore
+import Vapor
+
+/// Of the appeals received in a period, in the caller's subtree: how many, how many resolved and
+/// on time, the worker's satisfaction (4 or 5 of 5), the money recovered; by subject, by unit (the
+/// node's children) or by month. Read from the same rows the timeline changes, so they agree.
+struct AppealStats {
+    let request: Request
+    var db: any Database { request.db }
+
+    struct Line: Decodable {
+        let k: String
+        let received: Int
+        let resolved: Int
+        let ontime: Int
+        let rated: Int
+        let satisfied: Int
+        let recovered: Int
+    }
+
+    func report(orgID: Int?, from: CalendarDate, to: CalendarDate, by: String) async throws -> AppealStatsDTO {
+        let scope = try request.scope
+        try scope.require(scope.role.worksAppeals)
+        let root = try await scope.org(orgID ?? scope.rootID, on: db)
+        let key: SQLQueryString = switch by {
+        case "month": "SUBSTR(a.received_on, 1, 7)"
+        case "unit": "CAST(a.org_id AS TEXT)"
+        default: "a.subject_code"
+        }
+        let lines = try await (db as! any SQLDatabase).raw("""
+            SELECT \(key) AS k, COUNT(*) AS received,
+              CAST(SUM(CASE WHEN a.resolved_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS resolved,
+              CAST(SUM(CASE WHEN a.on_time = \(bind: true) THEN 1 ELSE 0 END) AS BIGINT) AS ontime,
+              CAST(SUM(CASE WHEN a.rating IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS rated,
+              CAST(SUM(CASE WHEN a.rating >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS satisfied,
+              CAST(SUM(a.recovered_fen) AS BIGINT) AS recovered
+            FROM appeals a JOIN organizations o ON o.id = a.org_id
+            WHERE o.path >= \(bind: root.path) AND o.path < \(bind: root.treePath.upperBound)
+              AND a.received_on >= \(bind: from.description) AND a.received_on <= \(bind: to.description)
+            GROUP BY \(key)
+            """).all(decoding: Line.self)
+        var rows: [String: Line] = [:]
+        var labels: [String: String] = [:]
+        switch by {
+        case "unit":
+            // Each appeal's unit folded into the child of the node it lies under.
+            let orgs = try await ApplicationService.orgNames(lines.compactMap { Int($0.k) }, on: db)
+            let children = try await Organization.query(on: db).filter(\.$parentID == root.id).all()
+            let depth = root.treePath.ids.count
+            for l in lines {
+                guard let org = orgs[Int(l.k) ?? 0] else { continue }
+                let ids = org.treePath.ids
+                let child = ids.count > depth ? ids[depth] : (root.id ?? 0)
+                rows[String(child)] = Self.add(rows[String(child)], l, key: String(child))
+            }
+            for c in children { labels[String(c.id ?? 0)] = c.name }
+            labels[String(root.id ?? 0)] = root.name
+        case "subject":
+            for l in lines { rows[l.k] = l }
+            for s in try await AppealSubject.query(on: db).all() { labels[s.id ?? ""] = s.name(request.lang) }
+        default:
+            for l in lines { rows[l.k] = l; labels[l.k] = l.k }
+        }
+        func dto(_ key: String, _ l: Line?) -> AppealStatsDTO.Row {
+            let l = l ?? Line(k: key, received: 0, resolved: 0, ontime: 0, rated: 0, satisfied: 0, recovered: 0)
+            return .init(key: key, label: labels[key] ?? key, received: l.received, resolved: l.resolved, onTime: l.ontime,
+                         onTimeRate: l.resolved == 0 ? nil : Self.rate(l.ontime, l.resolved), rated: l.rated, satisfied: l.satisfied,
+                         satisfaction: l.rated == 0 ? nil : Self.rate(l.satisfied, l.rated), recoveredYuan: l.recovered.yuan)
+        }
+        let keys = rows.keys.sorted { by == "month" ? $0 < $1 : (rows[$0]?.received ?? 0, $1) > (rows[$1]?.received ?? 0, $0) }
+        let total = lines.reduce(nil as Line?) { Self.add($0, $1, key: "total") }
+        labels["total"] = request.t("sites.totalRow")
+        return AppealStatsDTO(from: from.description, to: to.description, by: by, rows: keys.map { dto($0, rows[$0]) }, total: dto("total", total))
+    }
+
+    static func add(_ a: Line?, _ b: Line, key: String) -> Line {
+        guard let a else { return Line(k: key, received: b.received, resolved: b.resolved, ontime: b.ontime, rated: b.rated, satisfied: b.satisfied, recovered: b.recovered) }
+        return Line(k: key, received: a.received + b.received, resolved: a.resolved + b.resolved, ontime: a.ontime + b.ontime,
+                    rated: a.rated + b.rated, satisfied: a.satisfied + b.satisfied, recovered: a.recovered + b.recovered)
+    }
+
+    /// A percentage with one decimal.
+    static func rate(_ part: Int, _ whole: Int) -> Double { (Double(part) / Double(whole) * 1000).rounded() / 10 }
+}
