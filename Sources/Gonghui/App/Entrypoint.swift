@@ -48,5 +48,6 @@ public enum Entrypoint {
         app.asyncCommands.use(ImportCommand(), as: "import")
         app.asyncCommands.use(BenchImportCommand(), as: "bench-import")
         app.asyncCommands.use(BenchNearbyCommand(), as: "bench-nearby")
+        app.asyncCommands.use(AppealSweepCommand(), as: "appeals-sweep")
     }
 }

@@ -98,7 +98,9 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     MemberPages.registerNav(app)
     EnterprisePages.registerNav(app)
     SitePages.registerNav(app)
+    AppealPages.registerNav(app)
     app.lifecycle.use(SiteFinder.Drain())
+    app.lifecycle.use(AppealSweeper())
     _ = MetricsSetup.registry
 
     app.middleware = Middlewares()
@@ -140,6 +142,7 @@ func routes(_ app: Application) throws {
     try pages.register(collection: SignInPages())
     try pages.register(collection: PublicPages())
     try pages.register(collection: SiteFinderPages())
+    try pages.register(collection: AppealPublicPages())
     let console = pages.grouped(RequireStaffPage())
     try console.register(collection: HomePages())
     try console.register(collection: OrgPages())
@@ -149,4 +152,5 @@ func routes(_ app: Application) throws {
     try console.register(collection: EnterprisePages())
     try console.register(collection: MeetingPages())
     try console.register(collection: SitePages())
+    try console.register(collection: AppealPages())
 }

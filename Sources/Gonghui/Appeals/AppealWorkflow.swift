@@ -3,6 +3,7 @@ import FluentSQL
 import Foundation
 import GonghuiCore
 import NIOConcurrencyHelpers
+import NIOCore
 import Vapor
 
 extension AppealService {
@@ -225,5 +226,38 @@ extension AppealService {
             try await AppealEvent(appealID: a.requireID(), kind: kind, text: text, internal: false, staffID: nil, at: now).create(on: tx)
         }
         return a
+    }
+}
+
+/// Runs the sweep every five minutes while the server runs, so an appeal climbs even when nobody
+/// opens a queue.
+struct AppealSweeper: LifecycleHandler {
+    private let task = NIOLockedValueBox<RepeatedTask?>(nil)
+
+    func didBoot(_ application: Application) throws {
+        guard application.environment != .testing else { return }
+        let db = application.db, logger = application.logger
+        let loop = application.eventLoopGroup.next()
+        let repeated = loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(30), delay: .minutes(5)) { _ in
+            loop.makeFutureWithTask {
+                do { try await AppealService.sweep(on: db, now: Date(), throttle: false) } catch { logger.warning("appeal sweep failed: \(String(describing: error))") }
+            }
+        }
+        task.withLockedValue { $0 = repeated }
+    }
+
+    func shutdown(_ application: Application) {
+        task.withLockedValue { $0?.cancel() }
+    }
+}
+
+/// `gonghui appeals-sweep`: escalate overdue appeals and close quiet resolutions now (for cron).
+struct AppealSweepCommand: AsyncCommand {
+    struct Signature: CommandSignature { init() {} }
+    var help: String { "Escalates overdue appeals to the parent unit and closes resolutions nobody answered in 7 days." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        try await AppealService.sweep(on: context.application.db, now: Date(), throttle: false)
+        context.console.info("appeals swept")
     }
 }

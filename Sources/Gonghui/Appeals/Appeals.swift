@@ -43,7 +43,7 @@ struct AppealService {
 
     /// Records an appeal and routes it. Answers the appeal and whether it is new (false: the same
     /// submission again, by `Idempotency-Key` or by the same phone and text within ten minutes).
-    func submit(_ input: AppealInput, now: Date = Date()) async throws -> (Appeal, Bool) {
+    func submit(_ input: AppealInput, idempotencyKey: String? = nil, now: Date = Date()) async throws -> (Appeal, Bool) {
         var v = Validator()
         let channel: AppealChannel? = choice(input.channel, "channel", required: true, &v)
         let category: AppealCategory? = choice(input.category, "category", required: true, &v)
@@ -87,7 +87,7 @@ struct AppealService {
         try v.check()
 
         // The same submission again: the same key, or the same phone and text within ten minutes.
-        let key = request.headers.first(name: "Idempotency-Key").map { String($0.prefix(100)) }
+        let key = (idempotencyKey ?? request.headers.first(name: "Idempotency-Key")).map { String($0.prefix(100)) }
         if let key, !key.isEmpty, let earlier = try await Appeal.query(on: db).filter(\.$idempotencyKey == key).first() { return (earlier, false) }
         if let phone, let earlier = try await Appeal.query(on: db).filter(\.$phone == phone.value)
             .filter(\.$receivedAt >= now.addingTimeInterval(-AppealRules.repeatWindow)).filter(\.$description == description).first() {

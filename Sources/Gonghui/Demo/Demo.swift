@@ -62,6 +62,8 @@ enum Demo {
             }
             let sites = SiteSeeder(db: app.db, progress: { app.logger.info("\($0)") })
             if try await sites.seed(.demo) { try await sites.seedJianwai() }
+            let jianwai = try await Organization.query(on: app.db).filter(\.$kind == .street).filter(\.$name ~~ "建外").first()
+            _ = try await AppealSeeder(db: app.db, progress: { app.logger.info("\($0)") }).seed(count: 240, days: 90, focus: jianwai?.id)
             try await ensureAccounts(app)
             printSignIns(config, fresh: seeded)
             try await app.execute()

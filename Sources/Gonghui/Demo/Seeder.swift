@@ -136,5 +136,7 @@ struct SeedCommand: AsyncCommand {
             .seed(count: signature.members ?? scale.members)
         _ = try await OutreachSeeder(db: app.db, progress: { console.info($0) }).seed(scale)
         _ = try await SiteSeeder(db: app.db, progress: { console.info($0) }).seed(scale)
+        _ = try await AppealSeeder(db: app.db, progress: { console.info($0) })
+            .seed(count: [.demo: 240, .city: 20_000, .beijing: 200_000][scale] ?? 240, days: scale == .demo ? 90 : 365)
     }
 }
