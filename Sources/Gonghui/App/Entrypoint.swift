@@ -49,5 +49,6 @@ public enum Entrypoint {
         app.asyncCommands.use(BenchImportCommand(), as: "bench-import")
         app.asyncCommands.use(BenchNearbyCommand(), as: "bench-nearby")
         app.asyncCommands.use(AppealSweepCommand(), as: "appeals-sweep")
+        app.asyncCommands.use(BenchAppealsCommand(), as: "bench-appeals")
     }
 }

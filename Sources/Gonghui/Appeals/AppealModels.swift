@@ -273,7 +273,10 @@ struct CreateAppeals: AsyncMigration {
         try await database.createIndex("ix_appeals_supervisor", on: Appeal.schema, ["supervisor_org_id", "state"])
         try await database.createIndex("ix_appeals_phone", on: Appeal.schema, ["phone", "received_at"])
         try await database.createIndex("ix_appeals_received", on: Appeal.schema, ["received_at"])
-        try await database.createIndex("ix_appeals_received_on", on: Appeal.schema, ["received_on", "org_id"])
+        // Covering indexes for the statistics: a subtree's appeals by unit, the whole city's by day.
+        let tally = ["subject_code", "resolved_at", "on_time", "rating", "recovered_fen"]
+        try await database.createIndex("ix_appeals_tally_org", on: Appeal.schema, ["org_id", "received_on"] + tally)
+        try await database.createIndex("ix_appeals_tally_day", on: Appeal.schema, ["received_on"] + tally + ["org_id"])
         try await database.createIndex("ix_appeals_open_due", on: Appeal.schema, ["state", "due_at"])
         try await database.createIndex("ix_appeals_idempotency", on: Appeal.schema, ["idempotency_key"])
 

@@ -37,8 +37,8 @@ struct AppealStats {
               CAST(SUM(CASE WHEN a.rating IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS rated,
               CAST(SUM(CASE WHEN a.rating >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS satisfied,
               CAST(SUM(a.recovered_fen) AS BIGINT) AS recovered
-            FROM appeals a JOIN organizations o ON o.id = a.org_id
-            WHERE o.path >= \(bind: root.path) AND o.path < \(bind: root.treePath.upperBound)
+            FROM appeals a
+            WHERE \(root.parentID == nil ? "1 = 1" as SQLQueryString : "a.org_id IN (SELECT id FROM organizations WHERE path >= \(bind: root.path) AND path < \(bind: root.treePath.upperBound))")
               AND a.received_on >= \(bind: from.description) AND a.received_on <= \(bind: to.description)
             GROUP BY \(key)
             """).all(decoding: Line.self)

@@ -235,7 +235,10 @@ struct AppealSweeper: LifecycleHandler {
     private let task = NIOLockedValueBox<RepeatedTask?>(nil)
 
     func didBoot(_ application: Application) throws {
-        guard application.environment != .testing else { return }
+        // Only a running server sweeps: commands (seed, import, the benchmarks) boot the app too,
+        // and a sweep writing beside them would take SQLite's write lock from under them.
+        let command = application.environment.arguments.dropFirst().first
+        guard application.environment != .testing, command == nil || command == "serve" || command!.hasPrefix("-") else { return }
         let db = application.db, logger = application.logger
         let loop = application.eventLoopGroup.next()
         let repeated = loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(30), delay: .minutes(5)) { _ in

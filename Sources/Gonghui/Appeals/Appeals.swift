@@ -159,12 +159,13 @@ struct AppealService {
     func find(_ id: Int) async throws -> Appeal {
         let scope = try request.scope
         try scope.require(scope.role.worksAppeals)
-        guard let a = try await scope.records(Appeal.self, orgField: \.$orgID, on: db).filter(\.$id == id).first() else { throw AppError.notFound }
+        guard let a = try await Appeal.find(id, on: db), let org = try await Organization.find(a.orgID, on: db), scope.contains(org.path) else { throw AppError.notFound }
         return a
     }
 
-    func dto(_ a: Appeal, whole: Bool, events: Bool, names: [Int: Organization] = [:]) async throws -> AppealDTO {
-        let subject = try await AppealSubject.find(a.subjectCode, on: db)
+    func dto(_ a: Appeal, whole: Bool, events: Bool, names: [Int: Organization] = [:], subjects: [String: AppealSubject]? = nil) async throws -> AppealDTO {
+        var subject = subjects?[a.subjectCode]
+        if subject == nil { subject = try await AppealSubject.find(a.subjectCode, on: db) }
         var org = names[a.orgID]
         if org == nil { org = try await Organization.find(a.orgID, on: db) }
         var dto = AppealDTO(
@@ -240,13 +241,11 @@ struct AppealService {
     func query(_ f: Filter, now: Date = Date()) async throws -> QueryBuilder<Appeal> {
         let scope = try request.scope
         try scope.require(scope.role.worksAppeals)
-        var q = scope.records(Appeal.self, orgField: \.$orgID, on: db)
-        var root = scope.rootID
-        if let orgID = f.orgID {
-            let org = try await scope.org(orgID, on: db)
-            root = orgID
-            q = q.filter(Organization.self, \.$path >= org.path).filter(Organization.self, \.$path < org.treePath.upperBound)
-        }
+        let root = try await scope.org(f.orgID ?? scope.rootID, on: db)
+        var q = Appeal.query(on: db)
+        // The subtree as a list of units the (org_id, state, due_at) index answers one by one; the
+        // whole tree needs no condition at all.
+        if root.parentID != nil { q = q.filter(Self.inSubtree(root)) }
         if !f.states.isEmpty { q = q.filter(\.$state ~~ f.states) }
         if let overdue = f.overdue {
             let running: [AppealState] = AppealState.allCases.filter(\.clockRuns)
@@ -254,7 +253,7 @@ struct AppealService {
                 : q.group(.or) { $0.filter(\.$state !~ running).filter(\.$dueAt >= now) }
         }
         if let s = f.subject { q = q.filter(\.$subjectCode == s) }
-        if let supervised = f.supervised { q = supervised ? q.filter(\.$supervisorOrgID == root) : q.filter(\.$supervisorOrgID == nil) }
+        if let supervised = f.supervised { q = supervised ? q.filter(\.$supervisorOrgID == root.id!) : q.filter(\.$supervisorOrgID == nil) }
         if let days = f.olderThanDays { q = q.filter(\.$receivedAt <= now.addingTimeInterval(-Double(days) * 86_400)) }
         if let text = f.q {
             if let number = TrackingNumber.parse(text) { q = q.filter(\.$trackingNumber == number) } else if let phone = try? PhoneNumber(parsing: text) {
@@ -264,14 +263,20 @@ struct AppealService {
         return q
     }
 
+    /// `org_id IN (the ids of the subtree)`, for queries on appeals.
+    static func inSubtree(_ root: Organization) -> DatabaseQuery.Filter {
+        .sql(embed: "\(ident: Appeal.schema).\(ident: "org_id") IN (SELECT \(ident: "id") FROM \(ident: Organization.schema) WHERE \(ident: "path") >= \(bind: root.path) AND \(ident: "path") < \(bind: root.treePath.upperBound))")
+    }
+
     func page(_ f: Filter, _ paging: PageRequest) async throws -> Paged<AppealDTO> {
         try await Self.sweep(on: db, now: Date(), throttle: true)
         let q = try await query(f)
         let total = try await q.count()
         let rows = try await q.sort(\.$dueAt).sort(\.$id).range(paging.offset..<(paging.offset + paging.per)).all()
         let orgs = try await ApplicationService.orgNames(rows.map(\.orgID), on: db)
+        let subjects = Dictionary(uniqueKeysWithValues: try await AppealSubject.query(on: db).all().map { ($0.id ?? "", $0) })
         var items: [AppealDTO] = []
-        for a in rows { items.append(try await dto(a, whole: false, events: false, names: orgs)) }
+        for a in rows { items.append(try await dto(a, whole: false, events: false, names: orgs, subjects: subjects)) }
         return Paged(items: items, page: paging.page, per: paging.per, total: total)
     }
 }
