@@ -169,6 +169,14 @@ extension Application {
             let byUnit = try await app.send(.GET, "/api/v1/appeal-stats?by=unit", try await app.token("chaoyang"))
             #expect((byUnit.json["rows"] as? [[String: Any]])?.first?["key"] as? String == String(f.jianwai.id!))
             #expect(try await app.send(.GET, "/api/v1/appeal-stats?by=weather", street).problemFields == ["by"])
+            // The city reads the tallies kept per day, subject and district: the same figures.
+            let admin = try await app.token("admin")
+            let city = try await app.send(.GET, "/api/v1/appeal-stats?by=unit", admin)
+            let cityTotal = try #require(city.json["total"] as? [String: Any])
+            #expect(cityTotal["received"] as? Int == 1 && cityTotal["resolved"] as? Int == 1 && cityTotal["satisfied"] as? Int == 1)
+            #expect(cityTotal["recoveredYuan"] as? Double == 54000)
+            #expect((city.json["rows"] as? [[String: Any]])?.first?["key"] as? String == String(f.chaoyang.id!))
+            #expect(((try await app.send(.GET, "/api/v1/appeal-stats?by=month", admin)).json["rows"] as? [[String: Any]])?.count == 1)
         }
     }
 
@@ -197,6 +205,12 @@ extension Application {
             // Rerouting needs a reason and a unit inside the caller's subtree.
             #expect(Set(try await app.act(id, district, "{\"action\":\"reroute\"}").problemFields) == ["reason", "orgId"])
             #expect(try await app.act(id, district, "{\"action\":\"reroute\",\"reason\":\"x\",\"orgId\":\(f.zhongguancun.id!)}").problemFields == ["orgId"])
+            // Passed by the city to 海淀 and back: the city's tallies follow it.
+            let admin = try await app.token("admin")
+            _ = try await app.act(id, admin, "{\"action\":\"reroute\",\"reason\":\"工作地在海淀\",\"orgId\":\(f.zhongguancun.id!)}")
+            #expect((try await app.send(.GET, "/api/v1/appeal-stats?by=unit", admin).json["rows"] as? [[String: Any]])?.first?["key"] as? String == String(f.haidian.id!))
+            _ = try await app.act(id, admin, "{\"action\":\"reroute\",\"reason\":\"核实后在朝阳\",\"orgId\":\(f.jianwai.id!)}")
+            #expect((try await app.send(.GET, "/api/v1/appeal-stats?by=unit", admin).json["rows"] as? [[String: Any]])?.first?["key"] as? String == String(f.chaoyang.id!))
             let moved = try await app.act(id, district, "{\"action\":\"reroute\",\"reason\":\"属企业工会办理\",\"orgId\":\(f.jianwaiUnion.id!)}")
             #expect(moved.json["orgId"] as? Int == f.jianwaiUnion.id! && moved.json["state"] as? String == "received")
             #expect(moved.json["supervisorOrgId"] == nil || moved.json["supervisorOrgId"] is NSNull)
@@ -211,6 +225,32 @@ extension Application {
             let reopened = try await AppealService(request: Request(application: app, on: app.eventLoopGroup.next())).respond(appeal, accept: false, rating: 2, comment: "没有解决")
             #expect(reopened.state == .reopened && reopened.reopenCount == 1 && reopened.resolvedAt == nil)
             #expect(try await app.act(id, street, "{\"action\":\"start\"}").json["state"] as? String == "inProgress")
+        }
+    }
+
+    @Test func theCityKeepsTheTiersAndTheRoutingRules() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let admin = try await app.token("admin")
+            let district = try await app.token("chaoyang")
+            #expect(try await app.send(.PUT, "/api/v1/appeal-settings/tiers/general", district, json: "{\"workingDays\":3}").status == .forbidden)
+            #expect(try await app.send(.PUT, "/api/v1/appeal-settings/tiers/general", admin, json: "{\"workingDays\":0}").problemFields == ["workingDays"])
+            #expect(try await app.send(.PUT, "/api/v1/appeal-settings/tiers/urgent", admin, json: "{\"workingDays\":3}").problemFields == ["tier"])
+            let set = try await app.send(.PUT, "/api/v1/appeal-settings/tiers/difficult", admin, json: "{\"workingDays\":3}")
+            #expect((set.json["tiers"] as? [String: Int])?["difficult"] == 3) // safety is a difficult subject
+            let routed = try await app.send(.POST, "/api/v1/appeal-settings/routes", admin, json: "{\"subject\":\"safety\",\"orgId\":\(f.chaoyang.id!)}")
+            #expect((routed.json["routes"] as? [[String: Any]])?.first?["orgId"] as? Int == f.chaoyang.id!)
+            let created = try await app.send(.POST, "/api/v1/appeals", json: appealJSON(orgId: f.zhongguancun.id!, subject: "safety"))
+            #expect(created.json["orgId"] as? Int == f.chaoyang.id!)
+            // Three working days from today, weekends and holidays skipped.
+            let calendar = try await AppealService.calendar(on: app.db)
+            let expected = calendar.deadline(afterEpoch: Date().timeIntervalSince1970, workingDays: 3)
+            let due = try #require((try await Appeal.find(created.json["id"] as? Int, on: app.db))?.dueAt)
+            #expect(abs(due.timeIntervalSince1970 - expected) < 1)
+            let routeID = try #require((routed.json["routes"] as? [[String: Any]])?.first?["id"] as? Int)
+            #expect(try await app.send(.DELETE, "/api/v1/appeal-settings/routes/\(routeID)", admin).status == .noContent)
+            let after = try await app.send(.GET, "/api/v1/appeal-settings", district)
+            #expect((after.json["routes"] as? [Any])?.isEmpty == true)
         }
     }
 }

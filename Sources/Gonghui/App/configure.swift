@@ -76,6 +76,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.migrations.add(CreateOutreach())
     app.migrations.add(CreateSites())
     app.migrations.add(CreateAppeals())
+    app.migrations.add(CreateAppealTallies())
 
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.staff", blocksDeleteKey: "error.org.hasStaff", table: StaffUser.schema, orgColumn: "org_id"))
@@ -137,6 +138,7 @@ func routes(_ app: Application) throws {
     SiteController().bootProtected(routes: signedIn)
     try api.register(collection: AppealController())
     AppealController().bootProtected(routes: signedIn)
+    try signedIn.register(collection: AppealSettingsController())
 
     let pages = app.grouped(app.sessions.middleware, SessionAuthMiddleware(), CSRFMiddleware())
     try pages.register(collection: SignInPages())

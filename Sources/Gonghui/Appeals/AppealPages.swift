@@ -18,6 +18,9 @@ struct AppealPages: RouteCollection {
         routes.get("console", "calendar", use: calendar)
         routes.post("console", "calendar", use: addDay)
         routes.post("console", "calendar", ":day", "delete", use: removeDay)
+        routes.post("console", "calendar", "tier", use: setTier)
+        routes.post("console", "calendar", "route", use: setRoute)
+        routes.post("console", "calendar", "route", ":id", "delete", use: removeRoute)
     }
 
     /// A deadline falls at midnight after its last day: shown as that day.
@@ -27,6 +30,7 @@ struct AppealPages: RouteCollection {
         app.consoleNav.add(.init(labelKey: "nav.appeals", href: "/console/appeals", visible: { $0.worksAppeals }))
         app.consoleNav.add(.init(labelKey: "nav.appealIntake", href: "/console/appeals/new", visible: { $0.worksAppeals }))
         app.consoleNav.add(.init(labelKey: "nav.appealStats", href: "/console/appeal-stats", visible: { $0.worksAppeals }))
+        app.consoleNav.add(.init(labelKey: "nav.calendar", href: "/console/calendar", visible: { $0.keepsAppealSettings }))
     }
 
     struct Row: Encodable {

@@ -25,35 +25,52 @@ struct AppealStats {
         let scope = try request.scope
         try scope.require(scope.role.worksAppeals)
         let root = try await scope.org(orgID ?? scope.rootID, on: db)
-        let key: SQLQueryString = switch by {
-        case "month": "SUBSTR(a.received_on, 1, 7)"
-        case "unit": "CAST(a.org_id AS TEXT)"
-        default: "a.subject_code"
+        let sql = db as! any SQLDatabase
+        let lines: [Line]
+        let fromTallies = root.parentID == nil
+        if fromTallies {
+            // The whole city: the tallies kept per day, subject and district.
+            let key: SQLQueryString = switch by {
+            case "month": "SUBSTR(day, 1, 7)"
+            case "unit": "CAST(district_id AS TEXT)"
+            default: "subject_code"
+            }
+            lines = try await sql.raw("""
+                SELECT \(key) AS k, CAST(SUM(received) AS BIGINT) AS received, CAST(SUM(resolved) AS BIGINT) AS resolved,
+                  CAST(SUM(on_time) AS BIGINT) AS ontime, CAST(SUM(rated) AS BIGINT) AS rated, CAST(SUM(satisfied) AS BIGINT) AS satisfied,
+                  CAST(SUM(recovered_fen) AS BIGINT) AS recovered
+                FROM appeal_tallies WHERE day >= \(bind: from.description) AND day <= \(bind: to.description)
+                GROUP BY \(key)
+                """).all(decoding: Line.self)
+        } else {
+            // A district or below: the appeals themselves, through the covering index by unit and day.
+            let key: SQLQueryString = switch by {
+            case "month": "SUBSTR(a.received_on, 1, 7)"
+            case "unit": "o.path"
+            default: "a.subject_code"
+            }
+            lines = try await sql.raw("""
+                SELECT \(key) AS k, COUNT(*) AS received,
+                  CAST(SUM(CASE WHEN a.resolved_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS resolved,
+                  CAST(SUM(CASE WHEN a.on_time = \(bind: true) THEN 1 ELSE 0 END) AS BIGINT) AS ontime,
+                  CAST(SUM(CASE WHEN a.rating IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS rated,
+                  CAST(SUM(CASE WHEN a.rating >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS satisfied,
+                  CAST(SUM(a.recovered_fen) AS BIGINT) AS recovered
+                FROM appeals a \(by == "unit" ? "JOIN organizations o ON o.id = a.org_id" as SQLQueryString : "")
+                WHERE a.org_id IN (SELECT id FROM organizations WHERE path >= \(bind: root.path) AND path < \(bind: root.treePath.upperBound))
+                  AND a.received_on >= \(bind: from.description) AND a.received_on <= \(bind: to.description)
+                GROUP BY \(key)
+                """).all(decoding: Line.self)
         }
-        let lines = try await (db as! any SQLDatabase).raw("""
-            SELECT \(key) AS k, COUNT(*) AS received,
-              CAST(SUM(CASE WHEN a.resolved_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS resolved,
-              CAST(SUM(CASE WHEN a.on_time = \(bind: true) THEN 1 ELSE 0 END) AS BIGINT) AS ontime,
-              CAST(SUM(CASE WHEN a.rating IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS rated,
-              CAST(SUM(CASE WHEN a.rating >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS satisfied,
-              CAST(SUM(a.recovered_fen) AS BIGINT) AS recovered
-            FROM appeals a
-            WHERE \(root.parentID == nil ? "1 = 1" as SQLQueryString : "a.org_id IN (SELECT id FROM organizations WHERE path >= \(bind: root.path) AND path < \(bind: root.treePath.upperBound))")
-              AND a.received_on >= \(bind: from.description) AND a.received_on <= \(bind: to.description)
-            GROUP BY \(key)
-            """).all(decoding: Line.self)
         var rows: [String: Line] = [:]
         var labels: [String: String] = [:]
         switch by {
         case "unit":
-            // Each appeal's unit folded into the child of the node it lies under.
-            let orgs = try await ApplicationService.orgNames(lines.compactMap { Int($0.k) }, on: db)
+            // Each unit folded into the child of the node it lies under (the tallies are already by district).
             let children = try await Organization.query(on: db).filter(\.$parentID == root.id).all()
             let depth = root.treePath.ids.count
             for l in lines {
-                guard let org = orgs[Int(l.k) ?? 0] else { continue }
-                let ids = org.treePath.ids
-                let child = ids.count > depth ? ids[depth] : (root.id ?? 0)
+                let child = fromTallies ? (Int(l.k) ?? 0) : { let ids = TreePath(l.k).ids; return ids.count > depth ? ids[depth] : (root.id ?? 0) }()
                 rows[String(child)] = Self.add(rows[String(child)], l, key: String(child))
             }
             for c in children { labels[String(c.id ?? 0)] = c.name }

@@ -72,15 +72,26 @@ extension AppealPages {
         let canEdit: Bool
         let errors: [String: String]
         let form: [String: String]
+        let tiers: [FormField.Choice]
+        let routes: [AppealSettingsDTO.Route]
+        let subjects: [FormField.Choice]
+        let units: [FormField.Choice]
     }
 
     func renderCalendar(_ req: Request, error: AppError? = nil, form: [String: String] = [:]) async throws -> Response {
         let scope = try req.scope
         try scope.require(scope.role.worksAppeals)
         let days = try await CalendarDay.query(on: req.db).sort(\.$id, .descending).limit(400).all()
+        let settings = try await AppealSettingsService(request: req).read()
+        let subjects = try await AppealSubject.query(on: req.db).sort(\.$sortOrder).all()
+        let units = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(1000).all()
         return try await req.view.render("appeals/calendar", CalendarPage(
             page: req.pageContext(), days: days.map { .init(day: $0.id ?? "", kind: req.t("appeal.day.\($0.kind)"), name: $0.name) },
-            canEdit: scope.role.keepsAppealSettings, errors: error.map { req.fieldMessages($0) } ?? [:], form: form))
+            canEdit: scope.role.keepsAppealSettings, errors: error.map { req.fieldMessages($0) } ?? [:], form: form,
+            tiers: AppealTier.allCases.map { .init(value: $0.rawValue, label: req.t("appeal.tier.\($0.rawValue)") + " " + String(settings.tiers[$0.rawValue] ?? 0), selected: false) },
+            routes: settings.routes,
+            subjects: subjects.map { .init(value: $0.id ?? "", label: $0.name(req.lang), selected: false) },
+            units: units.map { .init(value: String($0.id ?? 0), label: ($0.kind == .street ? "　" : "") + $0.name, selected: false) }))
             .encodeResponse(status: error?.status ?? .ok, for: req)
     }
 
@@ -104,6 +115,27 @@ extension AppealPages {
         if !v.issues.isEmpty { return try await renderCalendar(req, error: .invalid(v.issues), form: f) }
         try await CalendarDay(day!.description, kind!, name!).create(on: req.db)
         try await req.audit.record("calendar.add", details: ["day": day!.description, "kind": kind!, "name": name!])
+        return req.redirect(to: "/console/calendar")
+    }
+
+    @Sendable func setTier(req: Request) async throws -> Response {
+        let f = try req.formFields()
+        do { try await AppealSettingsService(request: req).setTier(f.text("tier"), days: f.int("workingDays")) } catch let error as AppError where error.status == .unprocessableEntity {
+            return try await renderCalendar(req, error: error, form: f)
+        }
+        return req.redirect(to: "/console/calendar")
+    }
+
+    @Sendable func setRoute(req: Request) async throws -> Response {
+        let f = try req.formFields()
+        do { try await AppealSettingsService(request: req).addRoute(subject: f.text("subject"), orgID: f.int("orgId")) } catch let error as AppError where error.status == .unprocessableEntity {
+            return try await renderCalendar(req, error: error, form: f)
+        }
+        return req.redirect(to: "/console/calendar")
+    }
+
+    @Sendable func removeRoute(req: Request) async throws -> Response {
+        try await AppealSettingsService(request: req).removeRoute(try req.idParameter())
         return req.redirect(to: "/console/calendar")
     }
 

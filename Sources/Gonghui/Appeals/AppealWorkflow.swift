@@ -32,6 +32,7 @@ extension AppealService {
             if [.reroute, .sendBack, .pause, .reply, .note, .resolve].contains(action) { v.add(textField, "required") }
         } else if text!.count > 2000 { v.add(textField, "tooLong", nil, ["max": "2000"]) }
         let from = a.orgID
+        let fromKey = AppealTallies.key(a, orgPath: try await Organization.find(a.orgID, on: db)?.path ?? "")
         var to: Int?
         var internalText = action == .note || action == .reroute || action == .sendBack || action == .escalate || action == .assign
         switch action {
@@ -124,6 +125,7 @@ extension AppealService {
             try await event.create(on: tx)
             try await request.audit.record("appeal.\(action.rawValue)", targetType: "appeal", targetID: id, org: org, details: audited, on: tx)
         }
+        try await AppealTallies.refresh([fromKey, AppealTallies.key(a, orgPath: org?.path ?? "")], on: db)
         return a
     }
 
@@ -225,6 +227,7 @@ extension AppealService {
             try await a.save(on: tx)
             try await AppealEvent(appealID: a.requireID(), kind: kind, text: text, internal: false, staffID: nil, at: now).create(on: tx)
         }
+        if let org = try await Organization.find(a.orgID, on: db) { try await AppealTallies.refresh([AppealTallies.key(a, orgPath: org.path)], on: db) }
         return a
     }
 }

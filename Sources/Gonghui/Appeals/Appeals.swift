@@ -134,6 +134,9 @@ struct AppealService {
                     try await request.audit.record("appeal.create", targetType: "appeal", targetID: a.id, org: try await Organization.find(a.orgID, on: tx),
                                                    details: ["channel": a.channel.rawValue, "subject": a.subjectCode, "trackingNumber": a.trackingNumber], on: tx)
                 }
+                if let org = try await Organization.find(a.orgID, on: db) {
+                    try await AppealTallies.refresh([AppealTallies.key(a, orgPath: org.path)], on: db)
+                }
                 return (a, true)
             } catch where attempt < 4 {
                 a.id = nil

@@ -107,6 +107,7 @@ struct AppealSeeder {
             done += n
             progress("appeals: \(done) / \(count)")
         }
+        try await AppealTallies.rebuild(on: db)
         progress(String(format: "seeded %d appeals in %.1f s", count, Date().timeIntervalSince(started)))
         return true
     }
