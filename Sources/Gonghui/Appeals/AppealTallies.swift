@@ -104,6 +104,8 @@ struct CreateAppealTallies: AsyncMigration {
         // Covering: a year's rows are read from the index alone, not from rows scattered over the table.
         try await database.createIndex("ix_appeal_tallies_cover", on: AppealTallies.schema,
                                        ["day", "subject_code", "district_id", "received", "resolved", "on_time", "rated", "satisfied", "recovered_fen"])
+        // A database that already holds appeals starts with its tallies whole.
+        try await AppealTallies.rebuild(on: database)
     }
 
     func revert(on database: any Database) async throws {
