@@ -108,6 +108,8 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
     app.middleware.use(RequestIDMiddleware())
     app.middleware.use(ProblemMiddleware())
+    app.middleware.use(TextGuard.QueryMiddleware())
+    TextGuard.install()
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
 
     try routes(app)

@@ -39,6 +39,7 @@ struct SessionAuthMiddleware: AsyncMiddleware {
     static let key = "staff"
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        request.storage[HasSessionKey.self] = true
         if let raw = request.session.data[Self.key], let id = Int(raw),
            let staff = try await StaffUser.find(id, on: request.db) {
             if let scope = try await SignIn.scope(for: staff, on: request.db) {
@@ -76,7 +77,14 @@ struct CSRFMiddleware: AsyncMiddleware {
             if request.body.data == nil {
                 _ = try await request.body.collect(max: Self.maxBody).get()
             }
-            let sent = request.headers.first(name: "X-CSRF-Token") ?? (try? request.content.get(String.self, at: Self.field))
+            let sent: String?
+            do {
+                sent = try request.headers.first(name: "X-CSRF-Token") ?? request.content.get(String.self, at: Self.field)
+            } catch let refused as AppError {
+                throw refused // a field the form may not hold (a NUL) is named, not taken for a missing token
+            } catch {
+                sent = nil
+            }
             guard let expected = request.session.data[Self.field], let sent,
                   Data(sent.utf8).constantTimeEquals(Data(expected.utf8))
             else {
@@ -87,9 +95,14 @@ struct CSRFMiddleware: AsyncMiddleware {
     }
 }
 
+/// Set on requests that pass the sessions middleware (the pages). An error page for any other
+/// request (an unknown path, a refused query) has no session and so no form token.
+struct HasSessionKey: StorageKey { typealias Value = Bool }
+
 extension Request {
-    /// The session's CSRF token, made on first use.
+    /// The session's CSRF token, made on first use; empty where there is no session.
     var csrfToken: String {
+        guard storage[HasSessionKey.self] == true else { return "" }
         if let token = session.data[CSRFMiddleware.field] { return token }
         let token = [UInt8].random(count: 24).base64
         session.data[CSRFMiddleware.field] = token

@@ -101,8 +101,8 @@ struct SiteService {
     func query(_ f: Filter) async throws -> QueryBuilder<Site> {
         let scope = try request.scope
         var v = Validator()
-        if let t = f.type, try await SiteType.find(t, on: db) == nil { v.add("type", "unknown", "error.field.oneOf", ["values": try await typeCodes()]) }
-        if let a = f.amenity, try await Amenity.find(a, on: db) == nil { v.add("amenity", "unknown", "error.field.oneOf", ["values": try await amenityCodes()]) }
+        if let t = f.type, try await known(t, SiteType.self) == false { v.add("type", "unknown", "error.field.oneOf", ["values": try await typeCodes()]) }
+        if let a = f.amenity, try await known(a, Amenity.self) == false { v.add("amenity", "unknown", "error.field.oneOf", ["values": try await amenityCodes()]) }
         try v.check()
         var query = scope.records(Site.self, orgField: \.$orgID, on: db)
         if let orgID = f.orgID {
@@ -138,6 +138,12 @@ struct SiteService {
         var items: [SiteDTO] = []
         for site in rows { items.append(try await detail(site)) }
         return Paged(items: items, page: paging.page, per: paging.per, total: total)
+    }
+
+    /// Whether a code is in a catalogue; one that is not shaped like a code is not looked up.
+    func known<Entry: Model>(_ code: String, _ entry: Entry.Type) async throws -> Bool where Entry.IDValue == String {
+        guard SiteRules.isCode(code) else { return false }
+        return try await Entry.find(code, on: db) != nil
     }
 
     func typeCodes() async throws -> String { try await SiteType.query(on: db).sort(\.$sortOrder).all().compactMap(\.id).joined(separator: ", ") }
@@ -221,7 +227,7 @@ struct SiteService {
         let scope = try request.scope
         func has(_ key: SiteInput.CodingKeys) -> Bool { creating || input.has(key) }
         if has(.type), let raw = input.type {
-            if try await SiteType.find(raw, on: db) != nil { site.typeCode = raw } else {
+            if try await known(raw, SiteType.self) { site.typeCode = raw } else {
                 v.add("type", "unknown", "error.field.oneOf", ["values": try await typeCodes()])
             }
         }
