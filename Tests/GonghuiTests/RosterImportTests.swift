@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import GonghuiCore
+import Spreadsheet
 import Testing
 import VaporTesting
 @testable import Gonghui
@@ -69,6 +70,70 @@ import VaporTesting
             #expect(again["duplicates"] as? Int == 5)
             #expect(try await Member.query(on: app.db).count() == 4)
             #expect(try await app.auditCount("member.import") == 2)
+        }
+    }
+
+    /// Many small batches, each written while the next is read: repeats across batches, rows
+    /// already registered and bad rows land in the right counts, on the job row as well. On SQLite
+    /// the batches go through the writer's own connection (the path the benchmark times).
+    @Test func manySmallBatchesKeepEveryCount() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let writer = try await SQLiteMemberWriter.open(for: app.db, source: "import", cardPrefix: CardSerials.prefix(app))
+            #expect((writer != nil) == !onPostgres)
+            let existing = try await MemberScopeAndPrivacyTests.member(app, seq: 950, union: f.jianwaiUnion, staff: "jianwai")
+            var lines = ["姓名,身份证号码,手机号码,工作单位"]
+            for n in 0..<20 { lines.append("会员\(Character(Unicode.Scalar(0x4E00 + n)!)),\(residentID(100 + n)),138000001\(String(format: "%02d", n)),单位") }
+            lines.insert("重复甲,\(residentID(101)),13800000201,单位", at: 9)    // line 11: the same person as line 3
+            lines.append("重复乙,\(residentID(118)),13800000202,单位")           // line 24: the same person as line 21
+            lines.append("老会员,\(existing.idNumber),13800000203,单位")        // line 25: registered before
+            lines.insert("坏号码,\(residentID(300)),12345,单位", at: 5)          // line 6: a bad mobile number
+            lines.append("坏身份证,110105199001010000,13800000204,单位")          // line 26: a bad check character
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("batches-\(UUID()).csv").path
+            try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+
+            func run() async throws -> (RosterImporter.Outcome, ImportJob) {
+                let job = try await RosterImports.makeJob(union: f.jianwaiUnion, staffID: nil, fileName: "batches.csv", totalBytes: 1, on: app.db)
+                var importer = RosterImporter(db: app.db, cipher: app.fieldCipher, union: f.jianwaiUnion, cardPrefix: CardSerials.prefix(app),
+                                              jobID: try job.requireID(), describe: RosterImports.describer(app.localizer, .zhHans))
+                importer.batchSize = 4
+                let outcome = try await importer.run(reader: try Spreadsheet.open(path: path)) { _ in }
+                return (outcome, try #require(try await ImportJob.find(job.requireID(), on: app.db)))
+            }
+            let (first, job) = try await run()
+            #expect(first.progress.rowsRead == 25)
+            #expect(first.progress.imported == 20)
+            #expect(first.progress.duplicates == 3)
+            #expect(first.progress.failed == 2)
+            #expect(job.imported == 20 && job.duplicates == 3 && job.failed == 2 && job.rowsRead == 25, "\(job.imported) \(job.duplicates) \(job.failed)")
+            let problems = try await ImportProblem.query(on: app.db).filter(\.$jobID == job.requireID()).sort(\.$line).all()
+            #expect(problems.map(\.line) == [6, 11, 24, 25, 26], "\(problems.map { "\($0.line) \($0.column) \($0.code)" })")
+            #expect(problems.first { $0.line == 11 }?.message.contains("第 3 行") == true, "\(problems.map(\.message))")
+            #expect(problems.first { $0.line == 25 }?.message.contains("已有该身份证号码") == true, "\(problems.map(\.message))")
+            let cards = try await Member.query(on: app.db).filter(\.$source == "import").all().map(\.cardNumber)
+            #expect(Set(cards).count == 20)
+
+            // Again: every good row is now registered.
+            let (second, again) = try await run()
+            #expect(second.progress.imported == 0)
+            #expect(second.progress.duplicates == 23)
+            #expect(again.imported == 0 && again.duplicates == 23 && again.failed == 2, "\(again.imported) \(again.duplicates) \(again.failed)")
+            #expect(try await Member.query(on: app.db).count() == 21)
+        }
+    }
+
+    /// `seed` writes its members through the same writer: valid, distinct cards, ID numbers sealed.
+    @Test func theSeederWritesMembersWithCards() async throws {
+        try await withApp { app in
+            _ = try await Fixture.make(app)
+            let seeder = MemberSeeder(db: app.db, cipher: app.fieldCipher, cardPrefix: CardSerials.prefix(app), progress: { _ in })
+            try await seeder.seed(count: 250)
+            let members = try await Member.query(on: app.db).all()
+            #expect(members.count == 250)
+            #expect(Set(members.map(\.cardNumber)).count == 250)
+            #expect(members.allSatisfy { (try? CardNumber(parsing: $0.cardNumber)) != nil })
+            #expect(members.contains { (try? app.fieldCipher.open($0.idCipher)) == MemberSeeder.person(0).id })
         }
     }
 

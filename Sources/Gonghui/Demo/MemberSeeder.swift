@@ -64,7 +64,9 @@ struct MemberSeeder {
         guard !unions.isEmpty else { return }
         let offset = try await Member.query(on: db).count()
         let started = Date()
-        let batch = 20_000
+        // SQLite: a connection of its own with one prepared INSERT, as a roster import writes.
+        let writer = try await SQLiteMemberWriter.open(for: db, source: "import", cardPrefix: cardPrefix)
+        let batch = 100_000
         var lastShown = -1
         for start in stride(from: 0, to: count, by: batch) {
             var rows: [MemberBulk.Row] = []
@@ -80,15 +82,11 @@ struct MemberSeeder {
                                            employer: union.name.replacingOccurrences(of: "工会", with: ""), creditCode: union.creditCode,
                                            joined: String(format: "%04d-%02d-%02d", joinedYear, 1 + n % 12, 1 + n % 28)))
             }
-            let ready = rows
-            try await db.withConnection { connection in
-                if !connection.isPostgres {
-                    // The same settings as a roster import: a big page cache, no sync per commit.
-                    try await connection.sql.raw("PRAGMA cache_size = -\(unsafeRaw: String(MemberBulk.sqliteCacheKiB))").run()
-                    try await connection.sql.raw("PRAGMA synchronous = NORMAL").run()
-                    try await connection.sql.raw("PRAGMA temp_store = MEMORY").run()
-                }
-                try await connection.transaction { tx in
+            if let writer {
+                try await writer.write(rows)
+            } else {
+                let ready = rows
+                _ = try await db.transaction { tx in
                     try await MemberBulk.insert(ready, source: "import", cardPrefix: cardPrefix, on: tx)
                 }
             }

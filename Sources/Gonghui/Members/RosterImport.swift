@@ -68,7 +68,17 @@ struct RosterImporter {
     /// Turns a field problem into the message staff read (the request's language).
     let describe: @Sendable (FieldIssue) -> String
     var today = ShanghaiClock.today()
-    var batchSize = 10_000
+    /// Rows per transaction; nil: about a tenth of the file (see `batchSize(forBytes:)`).
+    var batchSize: Int?
+
+    /// About ten steps of progress for any file, within 2,000 and 100,000 rows per transaction.
+    /// Bigger transactions cost less per row: an index page that many rows of a batch touch is
+    /// written to the journal once per commit, not once per row (1,000,000 rows into SQLite:
+    /// 10,000-row batches kept the writer busy 28 s, 100,000-row batches 20 s).
+    static func batchSize(forBytes bytes: Int) -> Int {
+        let estimatedRows = bytes / 80  // a template row saved as CSV is about 80 bytes
+        return min(100_000, max(2_000, estimatedRows / 10))
+    }
 
     struct Outcome: Sendable {
         var progress: ImportProgress
@@ -108,9 +118,10 @@ struct RosterImporter {
             return headerNames[column] ?? column.templateHeader
         }
 
+        let batchSize = self.batchSize ?? Self.batchSize(forBytes: reader.totalBytes)
         var seen: [String: Int] = [:]
         var good: [Good] = []
-        var problems: [(line: Int, column: String, code: String, message: String)] = []
+        var problems: [SQLiteMemberWriter.Problem] = []
         good.reserveCapacity(batchSize)
         let unionID = try union.requireID()
 
@@ -119,25 +130,19 @@ struct RosterImporter {
         let db = self.db, cardPrefix = self.cardPrefix, jobID = self.jobID
 
         // Batches are written while the next one is read and checked: the database works on one
-        // core while parsing, validation and encryption run on the other.
+        // core while parsing, validation and encryption run on the other. On SQLite the writer has
+        // its own connection with one prepared INSERT (see SQLiteMemberWriter).
         var pending: Task<(Int, Int), any Error>?
-        let engineIsSQLite = !db.isPostgres
+        let sqliteWriter = try await SQLiteMemberWriter.open(for: db, source: "import", cardPrefix: cardPrefix)
 
-        func writeBatch(_ batch: [Good], _ batchProblems: [(line: Int, column: String, code: String, message: String)],
-                        _ snapshot: ImportProgress) async throws -> (Int, Int) {
-            try await db.withConnection { connection in
-              if engineIsSQLite {
-                  // A bigger page cache for this connection: random-order inserts into the unique
-                  // indexes are what cost. With WAL, NORMAL syncs at checkpoints rather than every
-                  // commit; a power cut may lose the last batches, which importing again restores.
-                  // (The benchmark's raw baseline runs with the same settings.)
-                  try await connection.sql.raw("PRAGMA cache_size = -\(unsafeRaw: String(MemberBulk.sqliteCacheKiB))").run()
-                  try await connection.sql.raw("PRAGMA synchronous = NORMAL").run()
-                  // A multi-row INSERT keeps a statement journal; in memory, not a temporary file.
-                  try await connection.sql.raw("PRAGMA temp_store = MEMORY").run()
-                  try await connection.sql.raw("PRAGMA wal_autocheckpoint = \(unsafeRaw: String(MemberBulk.sqliteCheckpointPages))").run()
-              }
-              return try await connection.transaction { tx -> (Int, Int) in
+        func writeBatch(_ batch: [Good], _ batchProblems: [SQLiteMemberWriter.Problem], _ snapshot: ImportProgress) async throws -> (Int, Int) {
+            if let sqliteWriter {
+                let report = SQLiteMemberWriter.Report(jobID: jobID, problems: batchProblems, progress: snapshot, lines: batch.map(\.line),
+                                                       duplicateColumn: idColumn, duplicateMessage: alreadyMember)
+                let inserted = try await sqliteWriter.write(batch.map(\.row), report: report)
+                return (inserted, batch.count - inserted)
+            }
+            return try await db.transaction { tx -> (Int, Int) in
                 let sql = tx.sql
                 // Rows whose ID number is already registered are skipped by the database itself
                 // (ON CONFLICT DO NOTHING), so two imports of the same people at once cannot collide.
@@ -147,20 +152,17 @@ struct RosterImporter {
                 }
                 var all = batchProblems
                 for dup in batch where !inserted.contains(dup.index) {
-                    all.append((dup.line, idColumn, "duplicate", alreadyMember))
+                    all.append(.init(line: dup.line, column: idColumn, code: "duplicate", message: alreadyMember))
                 }
-                if !all.isEmpty {
-                    for chunk in stride(from: 0, to: all.count, by: 500) {
-                        var problemInsert = sql.insert(into: ImportProblem.schema).columns("job_id", "line", "column_name", "code", "message")
-                        for problem in all[chunk..<min(chunk + 500, all.count)] {
-                            problemInsert = problemInsert.values(SQLBind(jobID), SQLBind(problem.line), SQLBind(problem.column),
-                                                                 SQLBind(problem.code), SQLBind(problem.message))
-                        }
-                        try await problemInsert.run()
+                for chunk in stride(from: 0, to: all.count, by: 500) {
+                    var problemInsert = sql.insert(into: ImportProblem.schema).columns("job_id", "line", "column_name", "code", "message")
+                    for problem in all[chunk..<min(chunk + 500, all.count)] {
+                        problemInsert = problemInsert.values(SQLBind(jobID), SQLBind(problem.line), SQLBind(problem.column),
+                                                             SQLBind(problem.code), SQLBind(problem.message))
                     }
+                    try await problemInsert.run()
                 }
-                // The job's progress is written in the same transaction, on the same connection: a
-                // second connection writing meanwhile would wait for the lock and checkpoint the WAL.
+                // The job's progress in the same transaction, on the same connection.
                 try await sql.raw("""
                     UPDATE import_jobs SET bytes_read = \(bind: snapshot.bytesRead), rows_read = \(bind: snapshot.rowsRead),
                       imported = \(bind: snapshot.imported + inserted.count),
@@ -168,7 +170,6 @@ struct RosterImporter {
                     WHERE id = \(bind: jobID)
                     """).run()
                 return (inserted.count, batch.count - inserted.count)
-              }
             }
         }
 
@@ -215,21 +216,20 @@ struct RosterImporter {
                 let index = cipher.blindIndex(facts.residentID.value)
                 if let earlier = seen[index] {
                     progress.duplicates += 1
-                    problems.append((row.line, columnName("idNumber"), "duplicate",
-                                     describe(FieldIssue("idNumber", "duplicate", "error.import.duplicateInFile", ["line": String(earlier)]))))
+                    problems.append(.init(line: row.line, column: idColumn, code: "duplicate",
+                                          message: describe(FieldIssue("idNumber", "duplicate", "error.import.duplicateInFile", ["line": String(earlier)]))))
                 } else {
                     seen[index] = row.line
-                    var member = MemberBulk.Row(orgID: unionID, name: facts.name, sealed: try cipher.seal(facts.residentID.value), index: index,
+                    let member = MemberBulk.Row(orgID: unionID, name: facts.name, sealed: try cipher.seal(facts.residentID.value), index: index,
                                                 sex: facts.residentID.sex.rawValue, birth: facts.residentID.birthDate.description,
                                                 phone: facts.phone.value, employer: facts.employerName, creditCode: facts.employerCreditCode,
                                                 joined: (joined ?? today).description)
-                    if engineIsSQLite { member.prebind() }
                     good.append(Good(line: row.line, index: index, row: member))
                 }
             } else {
                 progress.failed += 1
                 for issue in issues {
-                    problems.append((row.line, columnName(issue.field), issue.code, describe(issue)))
+                    problems.append(.init(line: row.line, column: columnName(issue.field), code: issue.code, message: describe(issue)))
                 }
             }
             if good.count >= batchSize || problems.count >= batchSize { try await flush() }
