@@ -333,6 +333,10 @@ public final class CSVRowReader: RowReader {
             throw SpreadsheetError(.tooLarge, "The record starting at line \(recordLine) has more than \(Self.maxFields) fields.")
         }
         if record.isEmpty { return nil } // only delimiters / empty quotes: treat as blank
+        // A NUL byte is not text (no spreadsheet shows one, and PostgreSQL cannot store one): a
+        // stray one from a broken export is dropped, and the cells around it kept.
+        if record.contains(0) { dropNULs() }
+        if record.isEmpty { return nil }
         var cells = [String]()
         cells.reserveCapacity(fieldEnds.count)
         try record.withUnsafeBufferPointer { buf in
@@ -366,6 +370,22 @@ public final class CSVRowReader: RowReader {
             }
         }
         return SheetRow(line: recordLine, cells: cells)
+    }
+
+    /// Removes the NUL bytes from the record, moving the field boundaries with them.
+    private func dropNULs() {
+        var kept = [UInt8]()
+        kept.reserveCapacity(record.count)
+        var ends = [Int]()
+        ends.reserveCapacity(fieldEnds.count)
+        var start = 0
+        for end in fieldEnds {
+            for byte in record[start..<end] where byte != 0 { kept.append(byte) }
+            ends.append(kept.count)
+            start = end
+        }
+        record = kept
+        fieldEnds = ends
     }
 
     private func decodeGB(_ f: UnsafeBufferPointer<UInt8>) throws -> String {

@@ -314,6 +314,17 @@ struct CSVReadingTests {
         #expect(cells(try readAll(try CSVRowReader(path: p))) == [["a", "b", "c"], ["1", "2"], ["1", "2", "3", "4"], ["", "x"]])
     }
 
+    /// A stray NUL from a broken export is dropped; the cells around it are kept.
+    @Test func nulBytesAreDropped() throws {
+        // Padded: a file with one NUL in fewer than 500 bytes is taken for a binary file.
+        let padding = String(repeating: "填充,行\n", count: 300)
+        let p = writeTemp(Array("a,b\n王\u{0}芳,x\u{0}\n\u{0},\u{0}\u{0}\nc,d\n\(padding)".utf8))
+        defer { try? FileManager.default.removeItem(atPath: p) }
+        let rows = try readAll(try CSVRowReader(path: p))
+        #expect(cells(Array(rows.prefix(3))) == [["a", "b"], ["王芳", "x"], ["c", "d"]])
+        #expect(rows.prefix(3).map(\.line) == [1, 2, 4])
+    }
+
     @Test func laterRecordInGB18030FallsBack() throws {
         // The first 256 KiB chunk is valid UTF-8 (so utf8 is guessed); a record far below is GB18030.
         var bytes = Array("姓名,电话\n".utf8)

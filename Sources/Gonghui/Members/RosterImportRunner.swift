@@ -16,12 +16,20 @@ enum RosterImports {
         }
     }
 
+    /// The name a job shows for its file: one line without control characters (a browser sends
+    /// the name as the file had it, and PostgreSQL cannot store a NUL), at most 200 characters.
+    static func displayName(_ raw: String) -> String {
+        let scalars = Normalize.singleLine(raw).unicodeScalars.filter { $0.properties.generalCategory != .control }
+        let name = String(String.UnicodeScalarView(scalars)).trimmingCharacters(in: .whitespaces)
+        return name.isEmpty ? "upload" : String(name.prefix(200))
+    }
+
     static func makeJob(union: Organization, staffID: Int?, fileName: String, totalBytes: Int, on db: any Database) async throws -> ImportJob {
         let job = ImportJob()
         job.kind = "members"
         job.orgID = try union.requireID()
         job.staffID = staffID
-        job.fileName = String(fileName.prefix(200))
+        job.fileName = displayName(fileName)
         job.state = "running"
         job.totalBytes = totalBytes
         job.bytesRead = 0
