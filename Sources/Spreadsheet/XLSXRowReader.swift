@@ -365,7 +365,7 @@ public final class XLSXRowReader: RowReader {
         while i < u.count {
             if u[i] == UInt8(ascii: "_"), i + 6 < u.count, u[i + 1] == UInt8(ascii: "x"), u[i + 6] == UInt8(ascii: "_"),
                let v = hex4(u[(i + 2)..<(i + 6)]) {
-                units.append(v)
+                if v != 0 { units.append(v) } // "_x0000_" is a NUL: not text, dropped as the CSV reader drops it
                 i += 7
                 continue
             }

@@ -325,6 +325,10 @@ struct CSVReadingTests {
         #expect(rows.prefix(3).map(\.line) == [1, 2, 4])
     }
 
+    @Test func anEscapedNulInAWorkbookIsDropped() {
+        #expect(XLSXRowReader.unescapeOOXML("王_x0000_芳_x000D_") == "王芳\r")
+    }
+
     @Test func laterRecordInGB18030FallsBack() throws {
         // The first 256 KiB chunk is valid UTF-8 (so utf8 is guessed); a record far below is GB18030.
         var bytes = Array("姓名,电话\n".utf8)
