@@ -37,6 +37,22 @@ struct ConsoleSession {
         return try await app.testing().sendRequest(.GET, path, headers: headers)
     }
 
+    /// Posts a form with one file, as a browser's upload does (multipart/form-data).
+    func upload(_ path: String, _ fields: [String: String], fileName: String, contents: String) async throws -> TestingHTTPResponse {
+        let boundary = "----gonghui-test"
+        var body = "--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(csrf)\r\n"
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
+        }
+        body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(fileName)\"\r\nContent-Type: text/csv\r\n\r\n\(contents)\r\n"
+        body += "--\(boundary)--\r\n"
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .cookie, value: cookie)
+        headers.replaceOrAdd(name: .accept, value: "text/html")
+        headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=\(boundary)")
+        return try await app.testing().sendRequest(.POST, path, headers: headers, body: ByteBuffer(string: body))
+    }
+
     func post(_ path: String, _ fields: [String: String], csrf token: String? = nil) async throws -> TestingHTTPResponse {
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .cookie, value: cookie)

@@ -129,17 +129,7 @@ import VaporTesting
             let form = try await staff.get("/console/members/import")
             #expect(form.body.string.contains(f.jianwaiUnion.name))
             let csv = "姓名,身份证号码,手机号码\n王芳,\(residentID(11)),13800000011\n坏行,123,1\n"
-            let boundary = "----gonghui-test"
-            var body = ""
-            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(staff.csrf)\r\n"
-            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"orgId\"\r\n\r\n\(f.jianwaiUnion.id!)\r\n"
-            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"花名册.csv\"\r\nContent-Type: text/csv\r\n\r\n\(csv)\r\n"
-            body += "--\(boundary)--\r\n"
-            var headers = HTTPHeaders()
-            headers.replaceOrAdd(name: .cookie, value: staff.cookie)
-            headers.replaceOrAdd(name: .accept, value: "text/html")
-            headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=\(boundary)")
-            let upload = try await app.testing().sendRequest(.POST, "/console/members/import", headers: headers, body: ByteBuffer(string: body))
+            let upload = try await staff.upload("/console/members/import", ["orgId": String(f.jianwaiUnion.id!)], fileName: "花名册.csv", contents: csv)
             #expect(upload.status == .seeOther, "\(upload.body.string)")
             let location = try #require(upload.headers.first(name: .location))
             await app.imports.waitForAll()

@@ -123,6 +123,31 @@ import VaporTesting
         }
     }
 
+    /// A file that turns unreadable after a batch was sent to the database: the import fails only
+    /// once that batch has ended, so the members written and the job's counts agree.
+    @Test func aFileThatBreaksMidwayLeavesNothingWritingBehindIt() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            var csv = "姓名,身份证号码,手机号码\n"
+            for n in 0..<3 { csv += "会员\(Character(Unicode.Scalar(0x4E00 + n)!)),\(residentID(400 + n)),1380000040\(n)\n" }
+            csv += String(repeating: ",", count: 70_000) + "\n"  // more fields than any sheet has: the reader gives up here
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID()).csv").path
+            try Data(csv.utf8).write(to: URL(fileURLWithPath: path))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let job = try await RosterImports.makeJob(union: f.jianwaiUnion, staffID: nil, fileName: "broken.csv", totalBytes: 1, on: app.db)
+            var importer = RosterImporter(db: app.db, cipher: app.fieldCipher, union: f.jianwaiUnion, cardPrefix: CardSerials.prefix(app),
+                                          jobID: try job.requireID(), describe: RosterImports.describer(app.localizer, .zhHans))
+            importer.batchSize = 2
+            await #expect(throws: SpreadsheetError.self) {
+                _ = try await importer.run(reader: try Spreadsheet.open(path: path)) { _ in }
+            }
+            let stored = try await Member.query(on: app.db).count()
+            let saved = try #require(try await ImportJob.find(job.requireID(), on: app.db))
+            #expect(stored == 2)
+            #expect(saved.imported == stored)
+        }
+    }
+
     /// `seed` writes its members through the same writer: valid, distinct cards, ID numbers sealed.
     @Test func theSeederWritesMembersWithCards() async throws {
         try await withApp { app in

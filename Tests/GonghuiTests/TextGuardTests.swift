@@ -65,16 +65,8 @@ import VaporTesting
         try await withApp { app in
             let f = try await Fixture.make(app)
             let staff = try await ConsoleSession.signIn(app, "jianwai")
-            let boundary = "----gonghui-test"
-            var body = "--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(staff.csrf)\r\n"
-            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"orgId\"\r\n\r\n\(f.jianwaiUnion.id!)\r\n"
-            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"花名\u{0}册\u{1}.csv\"\r\nContent-Type: text/csv\r\n\r\n"
-            body += "姓名,身份证号码,手机号码\n王芳,\(residentID(12)),13800000012\n\r\n--\(boundary)--\r\n"
-            var headers = HTTPHeaders()
-            headers.replaceOrAdd(name: .cookie, value: staff.cookie)
-            headers.replaceOrAdd(name: .accept, value: "text/html")
-            headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=\(boundary)")
-            let upload = try await app.testing().sendRequest(.POST, "/console/members/import", headers: headers, body: ByteBuffer(string: body))
+            let upload = try await staff.upload("/console/members/import", ["orgId": String(f.jianwaiUnion.id!)], fileName: "花名\u{0}册\u{1}.csv",
+                                                contents: "姓名,身份证号码,手机号码\n王芳,\(residentID(12)),13800000012\n")
             #expect(upload.status == .seeOther, "\(upload.body.string)")
             await app.imports.waitForAll()
             let job = try #require(try await ImportJob.query(on: app.db).first())
@@ -118,5 +110,11 @@ import VaporTesting
         #expect(TextGuard.nulFields(form: "a=1&b%5B%5D=x%00y&c=%00") == ["b[]", "c"])
         #expect(TextGuard.nulFields(form: "a=%000") == ["a"])
         #expect(TextGuard.nulFields(form: "a=%2500") == [])
+        #expect(TextGuard.nulFields(form: "a=1&b=x\u{0}y") == ["b"])
+        // A raw zero byte: UTF-16 JSON is read and walked; anything else unreadable is the body's fault.
+        let utf16 = Array(#"{"name":"a\u0000b"}"#.data(using: .utf16LittleEndian)!)
+        #expect(TextGuard.nulFields(json: utf16) == ["name"])
+        #expect(TextGuard.nulFields(json: Array("{\"name\":\"a\u{0}b".utf8)) == ["body"])
+        #expect(RosterImports.displayName("名单\u{202E}vsc.exe") == "名单vsc.exe")
     }
 }

@@ -10,14 +10,16 @@ enum TextGuard {
     static func install() {
         var config = ContentConfiguration.global
         config.use(decoder: JSONBody(), for: .json)
+        config.use(decoder: JSONBody(), for: .jsonAPI)
         config.use(decoder: FormBody(), for: .urlEncodedForm)
         ContentConfiguration.global = config
     }
 
     /// The paths of the JSON strings (values or keys) that hold a NUL, or none.
+    /// A raw zero byte counts too: UTF-16 JSON has them, and no UTF-8 text does.
     static func nulFields(json bytes: some Collection<UInt8>) -> [String] {
-        guard containsEscapedNul(bytes),
-              let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return [] }
+        guard containsEscapedNul(bytes) || bytes.contains(0) else { return [] }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return ["body"] }
         var found: [String] = []
         func walk(_ value: Any, _ path: String) {
             switch value {
@@ -38,14 +40,17 @@ enum TextGuard {
         return unique
     }
 
-    /// The keys of a form or query string (`a=1&b=%00`) whose key or value decodes to a NUL.
+    /// The keys of a form or query string (`a=1&b=%00`) whose key or value holds a NUL, written
+    /// as `%00` or sent as a raw zero byte.
     static func nulFields(form raw: String) -> [String] {
-        guard raw.range(of: "%00", options: .caseInsensitive) != nil else { return [] }
+        guard raw.contains("\0") || raw.range(of: "%00", options: .caseInsensitive) != nil else { return [] }
+        func decoded(_ part: Substring) -> String { part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part) }
         var found: [String] = []
         for pair in raw.split(separator: "&") {
-            guard pair.range(of: "%00", options: .caseInsensitive) != nil else { continue }
-            let key = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            let name = (key.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(key)).replacingOccurrences(of: "\0", with: "")
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = decoded(parts[0])
+            guard key.contains("\0") || (parts.count > 1 && decoded(parts[1]).contains("\0")) else { continue }
+            let name = key.replacingOccurrences(of: "\0", with: "")
             let field = name.isEmpty ? "body" : name
             if !found.contains(field) { found.append(field) }
         }

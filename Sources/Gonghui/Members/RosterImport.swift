@@ -199,43 +199,53 @@ struct RosterImporter {
 
         let nameAt = columns[.name]!, idAt = columns[.idNumber]!, phoneAt = columns[.phone]!
         let employerAt = columns[.employerName], codeAt = columns[.employerCreditCode], joinedAt = columns[.joinedOn]
-        while let row = try reader.next() {
-            let cells = row.cells
-            func cell(_ index: Int?) -> String? {
-                guard let index, index < cells.count else { return nil }
-                return cells[index]
-            }
-            if !cells.contains(where: { !$0.isEmpty && !$0.allSatisfy(\.isWhitespace) }) { continue }
-            progress.rowsRead += 1
-            var issues: [FieldIssue] = []
-            let facts = PersonFacts.check(.init(name: cell(nameAt), idNumber: cell(idAt), phone: cell(phoneAt),
-                                                employerName: cell(employerAt), employerCreditCode: cell(codeAt)),
-                                          today: today, employerRequired: false, into: &issues)
-            let joined = PersonFacts.checkJoined(cell(joinedAt), today: today, into: &issues)
-            if let facts, issues.isEmpty {
-                let index = cipher.blindIndex(facts.residentID.value)
-                if let earlier = seen[index] {
-                    progress.duplicates += 1
-                    problems.append(.init(line: row.line, column: idColumn, code: "duplicate",
-                                          message: describe(FieldIssue("idNumber", "duplicate", "error.import.duplicateInFile", ["line": String(earlier)]))))
+        func readAll() async throws {
+            while let row = try reader.next() {
+                let cells = row.cells
+                func cell(_ index: Int?) -> String? {
+                    guard let index, index < cells.count else { return nil }
+                    return cells[index]
+                }
+                if !cells.contains(where: { !$0.isEmpty && !$0.allSatisfy(\.isWhitespace) }) { continue }
+                progress.rowsRead += 1
+                var issues: [FieldIssue] = []
+                let facts = PersonFacts.check(.init(name: cell(nameAt), idNumber: cell(idAt), phone: cell(phoneAt),
+                                                    employerName: cell(employerAt), employerCreditCode: cell(codeAt)),
+                                              today: today, employerRequired: false, into: &issues)
+                let joined = PersonFacts.checkJoined(cell(joinedAt), today: today, into: &issues)
+                if let facts, issues.isEmpty {
+                    let index = cipher.blindIndex(facts.residentID.value)
+                    if let earlier = seen[index] {
+                        progress.duplicates += 1
+                        problems.append(.init(line: row.line, column: idColumn, code: "duplicate",
+                                              message: describe(FieldIssue("idNumber", "duplicate", "error.import.duplicateInFile", ["line": String(earlier)]))))
+                    } else {
+                        seen[index] = row.line
+                        let member = MemberBulk.Row(orgID: unionID, name: facts.name, sealed: try cipher.seal(facts.residentID.value), index: index,
+                                                    sex: facts.residentID.sex.rawValue, birth: facts.residentID.birthDate.description,
+                                                    phone: facts.phone.value, employer: facts.employerName, creditCode: facts.employerCreditCode,
+                                                    joined: (joined ?? today).description)
+                        good.append(Good(line: row.line, index: index, row: member))
+                    }
                 } else {
-                    seen[index] = row.line
-                    let member = MemberBulk.Row(orgID: unionID, name: facts.name, sealed: try cipher.seal(facts.residentID.value), index: index,
-                                                sex: facts.residentID.sex.rawValue, birth: facts.residentID.birthDate.description,
-                                                phone: facts.phone.value, employer: facts.employerName, creditCode: facts.employerCreditCode,
-                                                joined: (joined ?? today).description)
-                    good.append(Good(line: row.line, index: index, row: member))
+                    progress.failed += 1
+                    for issue in issues {
+                        problems.append(.init(line: row.line, column: columnName(issue.field), code: issue.code, message: describe(issue)))
+                    }
                 }
-            } else {
-                progress.failed += 1
-                for issue in issues {
-                    problems.append(.init(line: row.line, column: columnName(issue.field), code: issue.code, message: describe(issue)))
-                }
+                if good.count >= batchSize || problems.count >= batchSize { try await flush() }
             }
-            if good.count >= batchSize || problems.count >= batchSize { try await flush() }
+            try await flush()
+            try await settle()
         }
-        try await flush()
-        try await settle()
+        do {
+            try await readAll()
+        } catch {
+            // A batch still being written ends (committed or rolled back) before the error is
+            // reported, so the job's state is final and nothing writes behind it.
+            if let task = pending { _ = try? await task.value }
+            throw error
+        }
         return Outcome(progress: progress)
     }
 }

@@ -19,7 +19,8 @@ enum RosterImports {
     /// The name a job shows for its file: one line without control characters (a browser sends
     /// the name as the file had it, and PostgreSQL cannot store a NUL), at most 200 characters.
     static func displayName(_ raw: String) -> String {
-        let scalars = Normalize.singleLine(raw).unicodeScalars.filter { $0.properties.generalCategory != .control }
+        // Control characters, and format ones such as U+202E, which would turn the rest around.
+        let scalars = Normalize.singleLine(raw).unicodeScalars.filter { ![.control, .format].contains($0.properties.generalCategory) }
         let name = String(String.UnicodeScalarView(scalars)).trimmingCharacters(in: .whitespaces)
         return name.isEmpty ? "upload" : String(name.prefix(200))
     }

@@ -56,12 +56,21 @@ final class SQLiteMemberWriter: @unchecked Sendable {
         """)
     private lazy var reserveCards = prepare("UPDATE card_serials SET next_value = next_value + ? WHERE name = 'member' RETURNING next_value")
 
+    /// The thread every writer's calls block on: not the app's pool, where Fluent's own SQLite
+    /// queries run (a batch holds it for a second or two), and one is enough, since SQLite lets one
+    /// connection write at a time.
+    private static let thread: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        return pool
+    }()
+
     /// A writer on the file behind `database`, or nil when it is not SQLite or has no file.
     static func open(for database: any Database, source: String, cardPrefix: String) async throws -> SQLiteMemberWriter? {
         guard !database.isPostgres else { return nil }
         let row = try await database.sql.raw("SELECT file FROM pragma_database_list WHERE name = 'main'").first()
         guard let path = try row?.decode(column: "file", as: String?.self), !path.isEmpty else { return nil }
-        return try await NIOThreadPool.singleton.runIfActive { try SQLiteMemberWriter(path: path, source: source, cardPrefix: cardPrefix) }
+        return try await thread.runIfActive { try SQLiteMemberWriter(path: path, source: source, cardPrefix: cardPrefix) }
     }
 
     private init(path: String, source: String, cardPrefix: String) throws {
@@ -77,6 +86,8 @@ final class SQLiteMemberWriter: @unchecked Sendable {
         // A bigger page cache: random-order inserts into the unique indexes are what cost. With WAL,
         // NORMAL syncs at checkpoints rather than at every commit; a power cut may lose the last
         // batches, which importing again restores. The WAL is checkpointed every 40 MiB, not 4.
+        // As on the app's own connections (sqlite-kit turns it on): org_id and job_id are checked.
+        try exec("PRAGMA foreign_keys = ON")
         try exec("PRAGMA cache_size = -\(MemberBulk.sqliteCacheKiB)")
         try exec("PRAGMA synchronous = NORMAL")
         try exec("PRAGMA temp_store = MEMORY")
@@ -88,12 +99,12 @@ final class SQLiteMemberWriter: @unchecked Sendable {
         sqlite_nio_sqlite3_close(handle)
     }
 
-    /// Writes one batch in one transaction, on a thread of the pool (the calls block), and
+    /// Writes one batch in one transaction, on the writers' thread (the calls block), and
     /// answers how many rows were inserted; the rest were already registered and are reported
     /// as problems when a report is given.
     @discardableResult
     func write(_ rows: [MemberBulk.Row], report: Report? = nil) async throws -> Int {
-        try await NIOThreadPool.singleton.runIfActive { try self.writeNow(rows, report: report) }
+        try await Self.thread.runIfActive { try self.writeNow(rows, report: report) }
     }
 
     private func writeNow(_ rows: [MemberBulk.Row], report: Report?) throws -> Int {
