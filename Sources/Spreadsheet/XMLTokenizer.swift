@@ -310,7 +310,7 @@ struct XMLTokenizerCore {
             chunk.withUnsafeBufferPointer { p in
                 while j < n {
                     let c = p[j]
-                    if c == UInt8(ascii: "<") || c == UInt8(ascii: "&") || c == 0x0D { break }
+                    if c == UInt8(ascii: "<") || c == UInt8(ascii: "&") || c == 0x0D || c == 0x00 { break }
                     j += 1
                 }
                 if j > pos { text.append(contentsOf: UnsafeBufferPointer(rebasing: p[pos..<j])) }
@@ -325,6 +325,9 @@ struct XMLTokenizerCore {
                 pos += 1
                 if c == UInt8(ascii: "&") {
                     try readEntity(appendingTo: 1)
+                } else if c == 0x00 {
+                    // A raw NUL is not XML text (only a hand-made file holds one): dropped, as the
+                    // CSV reader drops it, so the cells around it are kept.
                 } else { // CR: XML end-of-line normalisation (CRLF and lone CR become LF)
                     text.append(0x0A)
                     if try peek() == 0x0A { pos += 1 }
@@ -348,7 +351,7 @@ struct XMLTokenizerCore {
             }
             for _ in 0..<brackets { text.append(UInt8(ascii: "]")) }
             brackets = 0
-            text.append(c)
+            if c != 0x00 { text.append(c) }
             if text.count > Self.maxTokenBytes {
                 throw SpreadsheetError(.tooLarge, "\(partName): a CDATA section is larger than 32 MiB.")
             }

@@ -26,7 +26,9 @@ struct ConsoleSession {
         var session = ConsoleSession(app: app, cookie: cookie, csrf: csrf)
         let response = try await session.post("/login", ["username": username, "password": password])
         #expect(response.status == .seeOther, "\(response.body.string)")
-        if let renewed = Self.cookie(from: response) { session.cookie = renewed }
+        // Signing in renews the session and its form token, as a browser then sees them.
+        session.cookie = try #require(Self.cookie(from: response))
+        session.csrf = try #require(Self.csrf(in: try await session.get("/console").body.string))
         return session
     }
 
@@ -96,6 +98,31 @@ struct ConsoleSession {
             let signedIn = try await ConsoleSession.signIn(app, "admin")
             let forged = try await signedIn.post("/console/orgs/new", ["name": "x", "kind": "district"], csrf: "nope")
             #expect(forged.status == .forbidden)
+        }
+    }
+
+    /// Session fixation: whoever knew the session id before the sign-in (planted it, or read it off
+    /// a shared machine) gets nothing from it after; the form token from before is refused too.
+    @Test func signingInStartsANewSession() async throws {
+        try await withApp { app in
+            _ = try await Fixture.make(app)
+            let page = try await app.testing().sendRequest(.GET, "/login")
+            let planted = try #require(ConsoleSession.cookie(from: page))
+            let oldToken = try #require(ConsoleSession.csrf(in: page.body.string))
+            let victim = ConsoleSession(app: app, cookie: planted, csrf: oldToken)
+            let response = try await victim.post("/login", ["username": "admin", "password": Fixture.password])
+            #expect(response.status == .seeOther)
+            let renewed = try #require(ConsoleSession.cookie(from: response))
+            #expect(renewed != planted)
+            // the victim is signed in under the new id
+            let signedIn = ConsoleSession(app: app, cookie: renewed, csrf: oldToken)
+            #expect(try await signedIn.get("/console").status == .ok)
+            // the attacker's copy of the old id is sent to sign in
+            let attacker = try await victim.get("/console")
+            #expect(attacker.status == .seeOther)
+            #expect(attacker.headers.first(name: .location)?.hasPrefix("/login") == true)
+            // and the token from before the sign-in no longer passes
+            #expect(try await signedIn.post("/console/orgs/new", ["name": "x", "kind": "district"]).status == .forbidden)
         }
     }
 

@@ -70,11 +70,17 @@ import VaporTesting
             #expect(status.body.string.contains("已通过"))
             #expect(status.body.string.contains(try CardNumber(parsing: card).grouped))
 
-            let (member, _) = try await Self.visitor(app, "/member")
+            var (member, _) = try await Self.visitor(app, "/member")
             _ = try await member.post("/member/code", ["phone": "13912345678"])
             let signInCode = try #require(capture.lastCode())
             let signedIn = try await member.post("/member/login", ["phone": "13912345678", "code": signInCode])
             #expect(signedIn.status == .seeOther)
+            // A new session at sign-in: the id from before it no longer signs anybody in.
+            let before = member.cookie
+            member.cookie = try #require(ConsoleSession.cookie(from: signedIn))
+            #expect(member.cookie != before)
+            let stale = try await ConsoleSession(app: app, cookie: before, csrf: member.csrf).get("/member")
+            #expect(!stale.body.string.contains("李梅"))
             let cardPage = try await member.get("/member")
             #expect(cardPage.body.string.contains(try CardNumber(parsing: card).grouped))
             #expect(cardPage.body.string.contains(f.jianwaiUnion.name))

@@ -329,6 +329,17 @@ struct CSVReadingTests {
         #expect(XLSXRowReader.unescapeOOXML("王_x0000_芳_x000D_") == "王芳\r")
     }
 
+    /// A raw NUL byte is not XML; a hand-made workbook may still hold one, in a shared string, an
+    /// inline string or a CDATA section. It is dropped and the cells around it are kept.
+    @Test func aRawNulInAWorkbookIsDropped() throws {
+        let p = writeTemp(craftedWorkbook(
+            sheetData: "<row r=\"1\"><c t=\"s\"><v>0</v></c><c t=\"inlineStr\"><is><t>李\u{0}四\u{0}</t></is></c>"
+                + "<c t=\"inlineStr\"><is><t><![CDATA[赵\u{0}六]]></t></is></c><c><v>4\u{0}2</v></c></row>",
+            sharedStrings: "<si><t>王\u{0}芳</t></si>"), ext: "xlsx")
+        defer { try? FileManager.default.removeItem(atPath: p) }
+        #expect(cells(try openAndReadAll(p)) == [["王芳", "李四", "赵六", "42"]])
+    }
+
     @Test func laterRecordInGB18030FallsBack() throws {
         // The first 256 KiB chunk is valid UTF-8 (so utf8 is guessed); a record far below is GB18030.
         var bytes = Array("姓名,电话\n".utf8)

@@ -110,6 +110,19 @@ extension Request {
     }
 }
 
+extension Request {
+    /// A fresh session id at every sign-in, so an id that was known before it (planted in the
+    /// browser, or read off a shared machine) is worth nothing after: the old record is deleted
+    /// and the sessions middleware stores the data under a new id. The form token is made anew too.
+    func renewSession() async throws {
+        if let old = session.id {
+            try await application.sessions.driver.deleteSession(old, for: self).get()
+            session.id = nil
+        }
+        session.data[CSRFMiddleware.field] = nil
+    }
+}
+
 extension Data {
     func constantTimeEquals(_ other: Data) -> Bool {
         guard count == other.count else { return false }

@@ -42,6 +42,7 @@ struct SignInPages: RouteCollection {
         let next = Self.safeNext(form.next)
         do {
             let staff = try await SignIn.attempt(username: form.username ?? "", password: form.password ?? "", on: req)
+            try await req.renewSession()
             req.session.data[SessionAuthMiddleware.key] = String(try staff.requireID())
             let org = try await Organization.find(staff.orgID, on: req.db)
             try await req.audit.record("auth.login", targetType: "staff", targetID: staff.id, org: org,

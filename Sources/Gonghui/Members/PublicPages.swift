@@ -246,6 +246,7 @@ struct PublicPages: RouteCollection {
         do {
             let phone = try ApplicationController.phone(form.phone)
             let member = try await MemberAuth.signIn(phone, code: form.code, on: req)
+            try await req.renewSession()
             req.session.data[Self.memberKey] = String(try member.requireID())
             return req.redirect(to: "/member")
         } catch let error as AppError {
