@@ -57,6 +57,13 @@ import Testing
         #expect(throws: CalendarDate.FormatError.format) { try CalendarDate(parsing: "15/03/2024") }
         #expect(throws: CalendarDate.FormatError.format) { try CalendarDate(parsing: "yesterday") }
         #expect(try CalendarDate(parsing: "2024-02-29").day == 29)
+        // the shape a roster holds, read without normalising, is checked as strictly as the rest
+        #expect(throws: CalendarDate.FormatError.noSuchDay) { try CalendarDate(parsing: "2024-13-01") }
+        #expect(throws: CalendarDate.FormatError.noSuchDay) { try CalendarDate(parsing: "2024-00-10") }
+        #expect(throws: CalendarDate.FormatError.noSuchDay) { try CalendarDate(parsing: "0000-01-01") }
+        #expect(throws: CalendarDate.FormatError.format) { try CalendarDate(parsing: "2024-1a-01") }
+        #expect(throws: CalendarDate.FormatError.format) { try CalendarDate(parsing: "2024-3-015") }
+        #expect(try CalendarDate(parsing: "2024-3-15 ").description == "2024-03-15")
     }
 
     @Test func ordersByDay() throws {
@@ -69,10 +76,11 @@ import Testing
         #expect(try PhoneNumber(parsing: "+86 138-0013-8000").value == "13800138000")
         #expect(try PhoneNumber(parsing: "8613800138000").value == "13800138000")
         #expect(try PhoneNumber(parsing: "13800138000").masked == "138****8000")
+        #expect(try PhoneNumber(parsing: "1380013800１").value == "13800138001")
     }
 
     @Test func rejectsOtherNumbers() {
-        for bad in ["23800138000", "1380013800", "abc"] {
+        for bad in ["23800138000", "1380013800", "abc", "1380013800a", "138001380000"] {
             #expect(throws: PhoneNumber.FormatError.format) { try PhoneNumber(parsing: bad) }
         }
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Fluent
 import FluentSQL
 import Foundation
@@ -202,6 +203,23 @@ extension LogCapture {
             let expired = try await app.send(.POST, "/api/v1/member-applications/status", json: "{\"phone\":\"13600000001\",\"code\":\"\(code)\"}")
             #expect((expired.json["errors"] as? [[String: Any]])?.first?["code"] as? String == "expired")
         }
+    }
+}
+
+@Suite struct FieldCipherTests {
+    /// The blind index is what every stored member is found and kept unique by: it must not change
+    /// with the way it is computed. Pinned to HMAC-SHA256 under the HKDF-derived key, first 16 bytes.
+    @Test func theBlindIndexIsTheKeyedHMACAndStable() throws {
+        let key = [UInt8](repeating: 7, count: 32)
+        let cipher = FieldCipher(dataKey: key)
+        let indexKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: key), info: Data("gonghui/hmac/resident-id".utf8), outputByteCount: 32)
+        for id in ["11010519491231002X", "110105199001010011", "", "王"] {
+            let expected = HMAC<SHA256>.authenticationCode(for: Array(id.utf8), using: indexKey).prefix(16).map { String(format: "%02x", $0) }.joined()
+            #expect(cipher.blindIndex(id) == expected)
+            #expect(cipher.blindIndex(id) == cipher.blindIndex(id))
+        }
+        #expect(cipher.blindIndex("11010519491231002X") != cipher.blindIndex("11010519491231003X"))
+        #expect(try cipher.open(cipher.seal("11010519491231002X")) == "11010519491231002X")
     }
 }
 

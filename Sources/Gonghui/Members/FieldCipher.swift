@@ -12,13 +12,15 @@ import Vapor
 ///   indexes, so uniqueness and exact search work without decrypting anything.
 struct FieldCipher: Sendable {
     private let encryptionKey: SymmetricKey
-    private let indexKey: SymmetricKey
+    /// HMAC keyed once; each index starts from a copy (the key's two blocks are not hashed again).
+    private let keyedIndex: HMAC<SHA256>
     private static let purpose = Data("gonghui.resident-id.v1".utf8)
 
     init(dataKey: [UInt8]) {
         let master = SymmetricKey(data: dataKey)
         encryptionKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data("gonghui/aes-gcm/resident-id".utf8), outputByteCount: 32)
-        indexKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data("gonghui/hmac/resident-id".utf8), outputByteCount: 32)
+        let indexKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data("gonghui/hmac/resident-id".utf8), outputByteCount: 32)
+        keyedIndex = HMAC<SHA256>(key: indexKey)
     }
 
     func seal(_ plaintext: String) throws -> Data {
@@ -34,7 +36,10 @@ struct FieldCipher: Sendable {
 
     /// 32 hex characters.
     func blindIndex(_ canonical: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(canonical.utf8), using: indexKey)
+        var hmac = keyedIndex
+        var text = canonical
+        text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        let mac = hmac.finalize()
         return mac.withUnsafeBytes { bytes in
             String(unsafeUninitializedCapacity: 32) { out in
                 for index in 0..<16 {

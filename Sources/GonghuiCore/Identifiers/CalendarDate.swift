@@ -19,6 +19,23 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     }
 
     public init(parsing raw: String) throws(FormatError) {
+        // As a roster holds it: YYYY-MM-DD in ASCII, nothing to normalise.
+        if raw.utf8.count == 10 {
+            let b = Array(raw.utf8)
+            func digits(_ range: Range<Int>) -> Int? {
+                var n = 0
+                for i in range {
+                    guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
+                    n = n * 10 + Int(b[i] - 0x30)
+                }
+                return n
+            }
+            if b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+               let year = digits(0..<4), let month = digits(5..<7), let day = digits(8..<10) {
+                try self.init(year: year, month: month, day: day)
+                return
+            }
+        }
         let text = Normalize.identifier(raw)
         let parts = text.split(whereSeparator: { $0 == "-" || $0 == "/" || $0 == "." })
         guard parts.count == 3, parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),

@@ -6,6 +6,11 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
     public enum FormatError: Error, Equatable, Sendable { case format }
 
     public init(parsing raw: String) throws(FormatError) {
+        // As a roster holds it: 11 ASCII digits starting with 1, nothing to normalise.
+        if raw.utf8.count == 11, raw.utf8.first == UInt8(ascii: "1"), raw.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            value = raw
+            return
+        }
         var text = Normalize.identifier(raw).filter { $0 != "-" }
         if text.hasPrefix("+86") { text.removeFirst(3) } else if text.hasPrefix("0086") { text.removeFirst(4) }
         else if text.count == 13, text.hasPrefix("86") { text.removeFirst(2) }
