@@ -15,16 +15,32 @@ public enum Lang: String, CaseIterable, Sendable, Codable {
     public var htmlTag: String { self == .zhHans ? "zh-CN" : "en" }
 }
 
-/// Every string a person reads, from Resources/Locales/{zh-Hans,en}.json.
+/// Every string a person reads, from Resources/Locales/{zh-Hans,en}.json and, for each module,
+/// Resources/Locales/{zh-Hans,en}/<module>.json (a module keeps its strings in its own file).
 public struct Localizer: Sendable {
     let tables: [Lang: [String: String]]
+
+    public struct DuplicateKey: Error, CustomStringConvertible {
+        public let key: String
+        public let file: String
+        public var description: String { "locale key \(key) is defined twice (again in \(file))" }
+    }
 
     public init(directory: String) throws {
         var tables: [Lang: [String: String]] = [:]
         for lang in Lang.allCases {
-            let path = directory + "/" + lang.rawValue + ".json"
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            tables[lang] = try JSONDecoder().decode([String: String].self, from: data)
+            var files = [directory + "/" + lang.rawValue + ".json"]
+            let folder = directory + "/" + lang.rawValue
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            files += names.filter { $0.hasSuffix(".json") }.sorted().map { folder + "/" + $0 }
+            var table: [String: String] = [:]
+            for path in files {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                for (key, text) in try JSONDecoder().decode([String: String].self, from: data) {
+                    guard table.updateValue(text, forKey: key) == nil else { throw DuplicateKey(key: key, file: path) }
+                }
+            }
+            tables[lang] = table
         }
         self.tables = tables
     }

@@ -77,6 +77,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.migrations.add(CreateSites())
     app.migrations.add(CreateAppeals())
     app.migrations.add(CreateAppealTallies())
+    for module in Modules.all { try module.configure(app) }
 
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.staff", blocksDeleteKey: "error.org.hasStaff", table: StaffUser.schema, orgColumn: "org_id"))
@@ -157,4 +158,8 @@ func routes(_ app: Application) throws {
     try console.register(collection: MeetingPages())
     try console.register(collection: SitePages())
     try console.register(collection: AppealPages())
+
+    let modules = ModuleRoutes(app: app, api: api, staffAPI: signedIn, memberAPI: api.grouped("me").grouped(MemberBearerMiddleware()),
+                               pages: pages, console: console)
+    for module in Modules.all { try module.routes(modules) }
 }
