@@ -11,11 +11,18 @@ import VaporTesting
 /// Runs `body` against a freshly migrated app: SQLite in memory, or, when the test command sets
 /// GONGHUI_TEST_POSTGRES_URL, a new database on that PostgreSQL server. Same tests, both engines.
 func withApp(_ body: (Application) async throws -> Void) async throws {
+    try await withApp(configured: { _ in }, body)
+}
+
+/// The same, with the configuration changed first (a short busy timeout, another key …).
+func withApp(configured tweak: (inout GonghuiConfig) -> Void, _ body: (Application) async throws -> Void) async throws {
     let app = try await Application.make(.testing)
     var config = GonghuiConfig()
     config.bcryptCost = 4
     config.logLevel = .warning
     config.dataKey = Array(repeating: 7, count: 32)
+    config.dbPoolPerLoop = 4 // fifty suites at once share one PostgreSQL server
+    tweak(&config)
     if let admin = ProcessInfo.processInfo.environment["GONGHUI_TEST_POSTGRES_URL"], !admin.isEmpty {
         let name = "gh_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         app.databases.use(try .postgres(url: admin), as: .init(string: "pgadmin"), isDefault: false)
@@ -25,7 +32,14 @@ func withApp(_ body: (Application) async throws -> Void) async throws {
         components.path = "/" + name
         config.database = .postgres(components.string!)
     } else {
-        config.database = .sqliteMemory
+        // A file, as the server runs it (WAL, one writer at a time), in memory-backed /dev/shm when
+        // the machine has it; removed afterwards.
+        config.database = .sqliteFile(testDatabaseFolder + "/gh-test-\(UUID().uuidString).sqlite")
+    }
+    defer {
+        if case let .sqliteFile(path) = config.database {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
     }
     do {
         try await configure(app, config)
@@ -39,6 +53,13 @@ func withApp(_ body: (Application) async throws -> Void) async throws {
     }
     try await app.asyncShutdown()
 }
+
+let testDatabaseFolder: String = {
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: "/dev/shm", isDirectory: &isFolder), isFolder.boolValue,
+       FileManager.default.isWritableFile(atPath: "/dev/shm") { return "/dev/shm" }
+    return NSTemporaryDirectory()
+}()
 
 var onPostgres: Bool { !(ProcessInfo.processInfo.environment["GONGHUI_TEST_POSTGRES_URL"] ?? "").isEmpty }
 

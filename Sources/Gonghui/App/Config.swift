@@ -31,6 +31,12 @@ public struct GonghuiConfig: Sendable {
     /// Where leaflet.js and leaflet.css are loaded from; nil: Debian's libjs-leaflet when installed
     /// (served at /vendor/leaflet), else the public CDN.
     public var leafletURL: String?
+    /// PostgreSQL connections per event loop (`GONGHUI_DB_POOL`), and how long a request waits for
+    /// one or for a new connection before it answers 503 (`GONGHUI_DB_WAIT`, seconds).
+    public var dbPoolPerLoop = 8
+    public var dbWaitSeconds: Int64 = 5
+    /// How long a SQLite write waits behind another writer before it answers 503 (`GONGHUI_SQLITE_BUSY_MS`).
+    public var sqliteBusyMillis = 5000
 
     public init() {}
 
@@ -111,6 +117,24 @@ public struct GonghuiConfig: Sendable {
                 throw Problem(variable: "GONGHUI_LEAFLET_URL", message: "must be a URL or a path ending where leaflet.js and leaflet.css are, got \(leaflet)")
             }
             config.leafletURL = leaflet.hasSuffix("/") ? String(leaflet.dropLast()) : leaflet
+        }
+        if let pool = value("GONGHUI_DB_POOL") {
+            guard let number = Int(pool), (1...256).contains(number) else {
+                throw Problem(variable: "GONGHUI_DB_POOL", message: "must be the connections per event loop, 1 to 256, got \(pool)")
+            }
+            config.dbPoolPerLoop = number
+        }
+        if let wait = value("GONGHUI_DB_WAIT") {
+            guard let number = Int64(wait), (1...120).contains(number) else {
+                throw Problem(variable: "GONGHUI_DB_WAIT", message: "must be seconds, 1 to 120, got \(wait)")
+            }
+            config.dbWaitSeconds = number
+        }
+        if let busy = value("GONGHUI_SQLITE_BUSY_MS") {
+            guard let number = Int(busy), (1...600_000).contains(number) else {
+                throw Problem(variable: "GONGHUI_SQLITE_BUSY_MS", message: "must be milliseconds, 1 to 600000, got \(busy)")
+            }
+            config.sqliteBusyMillis = number
         }
         return config
     }

@@ -14,7 +14,7 @@ public enum Entrypoint {
             exit(78) // EX_CONFIG
         }
         do {
-            var env = try Environment.detect()
+            let env = try Environment.detect()
             let level = config.logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardOutput(label: label)

@@ -1,9 +1,10 @@
 import Vapor
+import Fluent
 
 /// A room of the platform added after the first five services: it brings its own migrations,
 /// console navigation, background jobs, kept counters and routes, and `configure` calls it, so a
 /// new module touches no shared file but the list below.
-protocol AppModule {
+protocol AppModule: Sendable {
     /// Migrations, navigation, jobs, counters, org dependents: called once while the app is configured,
     /// after the first five services' migrations.
     static func configure(_ app: Application) throws
@@ -29,4 +30,20 @@ struct ModuleRoutes {
 enum Modules {
     /// In dependency order: a module comes after the modules it uses.
     static let all: [any AppModule.Type] = []
+}
+
+extension Application {
+    private struct ExpectedMigrationsKey: StorageKey { typealias Value = [String] }
+
+    /// The names of every migration this build runs, in order; `/readyz` is not ready until all are applied.
+    var expectedMigrations: [String] {
+        get { storage[ExpectedMigrationsKey.self] ?? [] }
+        set { storage[ExpectedMigrationsKey.self] = newValue }
+    }
+
+    /// Adds migrations and remembers their names for the readiness check; modules call it too.
+    func addMigrations(_ list: [any Migration]) {
+        migrations.add(list)
+        expectedMigrations += list.map(\.name)
+    }
 }

@@ -42,7 +42,7 @@ struct ProblemMiddleware: AsyncMiddleware {
         if appError.status == .unauthorized, request.isAPI {
             headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer")
         }
-        if appError.status == .tooManyRequests, let seconds = appError.args["seconds"] {
+        if appError.status == .tooManyRequests || appError.status == .serviceUnavailable, let seconds = appError.args["seconds"] {
             headers.replaceOrAdd(name: .retryAfter, value: seconds)
         }
         if request.isAPI || !request.prefersHTML {
@@ -73,6 +73,9 @@ struct ProblemMiddleware: AsyncMiddleware {
         switch error {
         case let error as AppError:
             return error
+        case let error where DatabaseOutage.isOutage(error):
+            request.logger.warning("database unavailable: \(String(reflecting: type(of: error)))")
+            return DatabaseOutage.appError
         case let error as DecodingError:
             return decodingProblem(error)
         case let error as any AbortError:

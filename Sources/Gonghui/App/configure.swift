@@ -36,13 +36,23 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     let root = AppPaths.root()
     app.directory = DirectoryConfiguration(workingDirectory: root)
 
+    // Before anything opens the database: a missing key must not leave an empty file behind.
+    guard let dataKey = config.dataKey else {
+        throw GonghuiConfig.Problem(variable: "GONGHUI_DATA_KEY",
+                                    message: "is required: the base64 of 32 random bytes (openssl rand -base64 32); it encrypts ID numbers")
+    }
     switch config.database {
     case let .sqliteFile(path):
-        app.databases.use(.sqlite(.file(path)), as: .sqlite)
+        app.databases.use(GatedSQLiteConfiguration(base: DatabaseConfigurationFactory.sqlite(.file(path)).make(), gate: WriteGate()),
+                          as: .sqlite)
     case .sqliteMemory:
-        app.databases.use(.sqlite(.memory), as: .sqlite)
+        app.databases.use(GatedSQLiteConfiguration(base: DatabaseConfigurationFactory.sqlite(.memory).make(), gate: WriteGate()),
+                          as: .sqlite)
     case let .postgres(url):
-        app.databases.use(try .postgres(url: url), as: .psql)
+        var postgres = try SQLPostgresConfiguration(url: url)
+        postgres.coreConfiguration.options.connectTimeout = .seconds(config.dbWaitSeconds)
+        app.databases.use(.postgres(configuration: postgres, maxConnectionsPerEventLoop: config.dbPoolPerLoop,
+                                    connectionPoolTimeout: .seconds(config.dbWaitSeconds)), as: .psql)
     }
 
     app.localizer = try Localizer(directory: root + "Resources/Locales")
@@ -58,25 +68,31 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
                           domain: nil, path: "/", isSecure: false, isHTTPOnly: true, sameSite: .lax)
     }
 
-    if case .sqliteFile = config.database {
+    if !app.db.isPostgres {
         // Write-ahead logging: pages stay readable while a roster import writes, and a commit is
-        // one append instead of a rollback journal's several syncs. It is kept in the file.
+        // one append instead of a rollback journal's several syncs. It is kept in the file (sqlite-kit's
+        // "memory" database is a temporary file too).
         try await app.db.sql.raw("PRAGMA journal_mode = WAL").run()
+        try await SQLiteTuning.apply(app, busyTimeoutMilliseconds: config.sqliteBusyMillis)
     }
 
     let divisions = config.divisionsFile ?? root + "Resources/Data/beijing-districts.csv"
     let seed = try FederationSeed.load(path: divisions, cityName: config.cityName, cityCode: config.cityDivisionCode)
-    app.migrations.add(CreateFederationTree(seed: seed))
-    app.migrations.add(CreateStaffUsers())
-    app.migrations.add(CreateApiTokens())
-    app.migrations.add(CreateAuditEvents())
-    app.migrations.add(SessionRecord.migration)
-    app.migrations.add(CreateMembers())
-    app.migrations.add(CreateImportJobs())
-    app.migrations.add(CreateOutreach())
-    app.migrations.add(CreateSites())
-    app.migrations.add(CreateAppeals())
-    app.migrations.add(CreateAppealTallies())
+    app.addMigrations([
+        CreateFederationTree(seed: seed),
+        CreateStaffUsers(),
+        CreateApiTokens(),
+        CreateAuditEvents(),
+        SessionRecord.migration,
+        CreateMembers(),
+        CreateImportJobs(),
+        CreateOutreach(),
+        CreateSites(),
+        CreateAppeals(),
+        CreateAppealTallies(),
+        AddIntakeGuards(),
+        AddImportHeartbeat(),
+    ])
     for module in Modules.all { try module.configure(app) }
 
     app.orgDependents.register(OrgDependent(
@@ -91,11 +107,8 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
         labelKey: "org.counts.sites", blocksDeleteKey: "error.org.hasSites", table: Site.schema, orgColumn: "org_id"))
     app.orgDependents.register(OrgDependent(
         labelKey: "org.counts.appeals", blocksDeleteKey: "error.org.hasAppeals", table: Appeal.schema, orgColumn: "org_id"))
-    guard let dataKey = config.dataKey else {
-        throw GonghuiConfig.Problem(variable: "GONGHUI_DATA_KEY",
-                                    message: "is required: the base64 of 32 random bytes (openssl rand -base64 32); it encrypts ID numbers")
-    }
     app.fieldCipher = FieldCipher(dataKey: dataKey)
+    try await KeyCheck.verify(app.db.sql, cipher: app.fieldCipher)
     ConsoleNav.registerFoundation(app)
     MemberPages.registerNav(app)
     EnterprisePages.registerNav(app)
@@ -103,6 +116,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     AppealPages.registerNav(app)
     app.lifecycle.use(SiteFinder.Drain())
     app.lifecycle.use(AppealSweeper())
+    app.lifecycle.use(ImportRecoveryOnBoot())
     _ = MetricsSetup.registry
 
     app.middleware = Middlewares()

@@ -16,9 +16,16 @@ enum AppealTallies {
         return ids.count > 1 ? ids[1] : (ids.first ?? 0)
     }
 
-    /// Recomputes the rows of these (day, subject, district) keys from the appeals.
+    /// Recomputes the rows of these (day, subject, district) keys from the appeals, in the caller's
+    /// transaction (or one of its own), each under a lock on its key: two transactions recomputing
+    /// one row take turns, and the second counts what the first committed.
     static func refresh(_ keys: Set<Key>, on db: any Database) async throws {
+        guard db.inTransaction else {
+            try await db.transaction { tx in try await refresh(keys, on: tx) }
+            return
+        }
         let sql = db as! any SQLDatabase
+        try await db.lock(keys.map { "appeal.tally:\($0.day):\($0.subject):\($0.district)" })
         for key in keys {
             guard let district = try await Organization.find(key.district, on: db) else { continue }
             let scope: SQLQueryString = district.parentID == nil

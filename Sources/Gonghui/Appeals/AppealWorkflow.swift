@@ -120,12 +120,13 @@ extension AppealService {
         var details = ["state": a.state.rawValue]
         if let to { details["to"] = String(to) }
         let audited = details
+        let keys: Set<AppealTallies.Key> = [fromKey, AppealTallies.key(a, orgPath: org?.path ?? "")]
         try await db.transaction { tx in
             try await a.save(on: tx)
             try await event.create(on: tx)
             try await request.audit.record("appeal.\(action.rawValue)", targetType: "appeal", targetID: id, org: org, details: audited, on: tx)
+            try await AppealTallies.refresh(keys, on: tx)
         }
-        try await AppealTallies.refresh([fromKey, AppealTallies.key(a, orgPath: org?.path ?? "")], on: db)
         return a
     }
 
@@ -144,31 +145,50 @@ extension AppealService {
             }
             guard run else { return }
         }
-        let running = AppealState.allCases.filter(\.clockRuns)
-        let late = try await Appeal.query(on: db).filter(\.$state ~~ running).filter(\.$dueAt < now).filter(\.$supervisorOrgID == nil).limit(5000).all()
-        if !late.isEmpty {
-            let parents = try await ApplicationService.orgNames(late.map(\.orgID), on: db)
-            try await db.transaction { tx in
-                for a in late {
-                    guard let parent = parents[a.orgID]?.parentID else { continue }
-                    a.supervisorOrgID = parent
-                    try await a.save(on: tx)
-                    try await AppealEvent(appealID: a.requireID(), kind: "escalate", from: a.orgID, to: parent, text: nil, internal: true, staffID: nil, at: now).create(on: tx)
-                }
+        // One sweep at a time across every process (a second one skips its tick), and each change
+        // is conditional on the state the sweep read, so even an overlapping run cannot act twice.
+        let counts = try await db.transaction { tx -> (escalated: Int, closed: Int)? in
+            guard try await tx.tryLock("job:appeals.sweep") else { return nil }
+            let sql = tx as! any SQLDatabase
+            let running = AppealState.allCases.filter(\.clockRuns)
+            let late = try await Appeal.query(on: tx).filter(\.$state ~~ running).filter(\.$dueAt < now)
+                .filter(\.$supervisorOrgID == nil).limit(5000).all()
+            let parents = late.isEmpty ? [:] : try await ApplicationService.orgNames(late.map(\.orgID), on: tx)
+            var escalated = 0
+            for a in late {
+                guard let parent = parents[a.orgID]?.parentID else { continue }
+                let id = try a.requireID()
+                let won = try await sql.raw("""
+                    UPDATE appeals SET supervisor_org_id = \(bind: parent) WHERE id = \(bind: id) AND supervisor_org_id IS NULL RETURNING id
+                    """).first()
+                guard won != nil else { continue }
+                try await AppealEvent(appealID: id, kind: "escalate", from: a.orgID, to: parent, text: nil, internal: true, staffID: nil, at: now).create(on: tx)
+                escalated += 1
             }
-        }
-        let cutoff = now.addingTimeInterval(-Double(AppealRules.autoCloseDays) * 86_400)
-        let quiet = try await Appeal.query(on: db).filter(\.$state == .resolved).filter(\.$resolvedAt < cutoff).limit(5000).all()
-        if !quiet.isEmpty {
-            try await db.transaction { tx in
-                for a in quiet {
-                    a.state = .closed
-                    a.closedAt = now
-                    try await a.save(on: tx)
-                    try await AppealEvent(appealID: a.requireID(), kind: "autoClose", text: nil, internal: false, staffID: nil, at: now).create(on: tx)
-                }
+            let cutoff = now.addingTimeInterval(-Double(AppealRules.autoCloseDays) * 86_400)
+            let quiet = try await Appeal.query(on: tx).filter(\.$state == .resolved).filter(\.$resolvedAt < cutoff).limit(5000).all()
+            var closed = 0
+            var keys = Set<AppealTallies.Key>()
+            let quietOrgs = quiet.isEmpty ? [:] : try await ApplicationService.orgNames(quiet.map(\.orgID), on: tx)
+            for a in quiet {
+                let id = try a.requireID()
+                let won = try await sql.raw("""
+                    UPDATE appeals SET state = \(bind: AppealState.closed.rawValue), closed_at = \(bind: now)
+                    WHERE id = \(bind: id) AND state = \(bind: AppealState.resolved.rawValue) RETURNING id
+                    """).first()
+                guard won != nil else { continue }
+                try await AppealEvent(appealID: id, kind: "autoClose", text: nil, internal: false, staffID: nil, at: now).create(on: tx)
+                if let path = quietOrgs[a.orgID]?.path { keys.insert(AppealTallies.key(a, orgPath: path)) }
+                closed += 1
             }
+            if !keys.isEmpty { try await AppealTallies.refresh(keys, on: tx) }
+            if escalated + closed > 0 {
+                try await Audit.write("appeal.sweep", targetType: "appeal", targetID: nil, org: nil, actor: nil, ip: nil, requestID: nil,
+                                      details: ["escalated": String(escalated), "closed": String(closed)], on: tx)
+            }
+            return (escalated, closed)
         }
+        _ = counts
     }
 
     // MARK: the worker's side
@@ -223,11 +243,12 @@ extension AppealService {
             a.dueAt = try await Self.deadline(from: now, tier: a.tier, on: db)
             kind = "rejected"
         }
+        let org = try await Organization.find(a.orgID, on: db)
         try await db.transaction { tx in
             try await a.save(on: tx)
             try await AppealEvent(appealID: a.requireID(), kind: kind, text: text, internal: false, staffID: nil, at: now).create(on: tx)
+            if let org { try await AppealTallies.refresh([AppealTallies.key(a, orgPath: org.path)], on: tx) }
         }
-        if let org = try await Organization.find(a.orgID, on: db) { try await AppealTallies.refresh([AppealTallies.key(a, orgPath: org.path)], on: db) }
         return a
     }
 }
@@ -242,11 +263,12 @@ struct AppealSweeper: LifecycleHandler {
         // and a sweep writing beside them would take SQLite's write lock from under them.
         let command = application.environment.arguments.dropFirst().first
         guard application.environment != .testing, command == nil || command == "serve" || command!.hasPrefix("-") else { return }
-        let db = application.db, logger = application.logger
+        let db = application.db, logger = application.logger, localizer = application.localizer
         let loop = application.eventLoopGroup.next()
         let repeated = loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(30), delay: .minutes(5)) { _ in
             loop.makeFutureWithTask {
                 do { try await AppealService.sweep(on: db, now: Date(), throttle: false) } catch { logger.warning("appeal sweep failed: \(String(describing: error))") }
+                do { try await ImportRecovery.markInterrupted(on: db, localizer: localizer, everyRunning: false) } catch { logger.warning("import check failed: \(String(describing: type(of: error)))") }
             }
         }
         task.withLockedValue { $0 = repeated }

@@ -86,14 +86,7 @@ struct AppealService {
         let urgency: AppealUrgency = choice(input.urgency, "urgency", required: false, &v) ?? .normal
         try v.check()
 
-        // The same submission again: the same key, or the same phone and text within ten minutes.
-        let key = (idempotencyKey ?? request.headers.first(name: "Idempotency-Key")).map { String($0.prefix(100)) }
-        if let key, !key.isEmpty, let earlier = try await Appeal.query(on: db).filter(\.$idempotencyKey == key).first() { return (earlier, false) }
-        if let phone, let earlier = try await Appeal.query(on: db).filter(\.$phone == phone.value)
-            .filter(\.$receivedAt >= now.addingTimeInterval(-AppealRules.repeatWindow)).filter(\.$description == description).first() {
-            return (earlier, false)
-        }
-
+        let key = (idempotencyKey ?? request.headers.first(name: "Idempotency-Key")).map { String($0.prefix(100)) }.flatMap { $0.isEmpty ? nil : $0 }
         let a = Appeal()
         a.channel = channel!
         a.category = category!
@@ -122,29 +115,31 @@ struct AppealService {
         if a.employerName == nil { a.employerName = enterprise?.name }
         a.orgID = try await route(subject: a.subjectCode, enterprise: enterprise, workplace: workplace)
         a.dueAt = try await Self.deadline(from: now, tier: a.tier, on: db)
-        let day = ShanghaiClock.today(now)
-        for attempt in 0..<5 {
-            let startOfDay = Date(timeIntervalSince1970: Double(day.dayNumber) * 86_400 - 8 * 3600)
-            let serial = try await Appeal.query(on: db).filter(\.$receivedAt >= startOfDay).count() + 1 + attempt
-            a.trackingNumber = TrackingNumber.make(day: day, serial: serial)
-            do {
-                try await db.transaction { tx in
-                    try await a.create(on: tx)
-                    try await AppealEvent(appealID: a.requireID(), kind: "received", to: a.orgID, text: nil, staffID: request.optionalScope?.staffID, at: now).create(on: tx)
-                    try await request.audit.record("appeal.create", targetType: "appeal", targetID: a.id, org: try await Organization.find(a.orgID, on: tx),
-                                                   details: ["channel": a.channel.rawValue, "subject": a.subjectCode, "trackingNumber": a.trackingNumber], on: tx)
-                }
-                if let org = try await Organization.find(a.orgID, on: db) {
-                    try await AppealTallies.refresh([AppealTallies.key(a, orgPath: org.path)], on: db)
-                }
-                return (a, true)
-            } catch where attempt < 4 {
-                a.id = nil
-                a.$id.exists = false
-                continue
+        let org = try await Organization.find(a.orgID, on: db)
+        let staffID = request.optionalScope?.staffID
+        let (request, phoneNumber) = (self.request, phone)
+
+        // One transaction: the appeal, its event, its audit line, its tallies and its serial stand or fall
+        // together, and the checks for the same submission again (the same key, or the same phone and
+        // text within ten minutes) are made under a lock on the key and the phone, so two copies sent
+        // at once cannot both pass them.
+        return try await db.transaction { tx in
+            try await tx.lock([key.map { "appeal.key:" + $0 }, phoneNumber.map { "appeal.phone:" + $0.value }].compactMap { $0 })
+            if let key, let earlier = try await Appeal.query(on: tx).filter(\.$idempotencyKey == key).first() { return (earlier, false) }
+            if let phone = phoneNumber, let earlier = try await Appeal.query(on: tx).filter(\.$phone == phone.value)
+                .filter(\.$receivedAt >= now.addingTimeInterval(-AppealRules.repeatWindow)).filter(\.$description == description).first() {
+                return (earlier, false)
             }
+            let day = ShanghaiClock.today(now)
+            a.trackingNumber = TrackingNumber.make(day: day, serial: try await AppealSerials.next(day: day, on: tx))
+            try await a.create(on: tx)
+            try await AppealEvent(appealID: a.requireID(), kind: "received", to: a.orgID, text: nil, staffID: staffID, at: now).create(on: tx)
+            try await request.audit.record("appeal.create", targetType: "appeal", targetID: a.id, org: org,
+                                           details: ["channel": a.channel.rawValue, "subject": a.subjectCode, "trackingNumber": a.trackingNumber],
+                                           on: tx)
+            if let org { try await AppealTallies.refresh([AppealTallies.key(a, orgPath: org.path)], on: tx) }
+            return (a, true)
         }
-        throw AppError(.serviceUnavailable, "error.tryAgain")
     }
 
     /// A rule for the subject; else the employer's union; else the workplace's street or district;

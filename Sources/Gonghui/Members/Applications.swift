@@ -33,16 +33,28 @@ struct ApplicationService {
         guard issues.isEmpty, let facts else { throw AppError.invalid(issues) }
         let cipher = request.fieldCipher
         let index = cipher.blindIndex(facts.residentID.value)
-        if try await Member.query(on: db).filter(\.$idIndex == index).filter(\.$status == .active).first() != nil {
-            throw AppError.conflict("error.application.alreadyMember")
-        }
         // Chosen union, else the street or district running the booth, else the city to assign.
         let target: Organization
         if let org { target = org } else if let meeting, let host = try await Organization.find(meeting.orgID, on: db) { target = host } else {
             guard let city = try await Organization.query(on: db).filter(\.$parentID == nil).first() else { throw AppError.notFound }
             target = city
         }
-        let application = try await MemberApplication.query(on: db).filter(\.$idIndex == index)
+        // Under a lock on the ID number: a double tap finds the application its first tap made (one
+        // open application per ID number, which a unique index also holds).
+        let (request, chosen, booth) = (self.request, org, meeting)
+        return try await db.transaction { tx in
+            try await tx.lock("application.id:" + index)
+            return try await Self.file(input, facts: facts, index: index, org: chosen, meeting: booth, target: target, request: request, on: tx)
+        }
+    }
+
+    private static func file(_ input: ApplicationInput, facts: PersonFacts, index: String, org: Organization?, meeting: Meeting?,
+                             target: Organization, request: Request, on tx: any Database) async throws -> MemberApplication {
+        let cipher = request.fieldCipher
+        if try await Member.query(on: tx).filter(\.$idIndex == index).filter(\.$status == .active).first() != nil {
+            throw AppError.conflict("error.application.alreadyMember")
+        }
+        let application = try await MemberApplication.query(on: tx).filter(\.$idIndex == index)
             .filter(\.$status ~~ [.pending, .needsInfo]).first() ?? MemberApplication()
         let isNew = application.id == nil
         // Someone else who knows the number cannot take over an open application: only its own phone refreshes it.
@@ -61,12 +73,10 @@ struct ApplicationService {
         application.employerName = facts.employerName ?? ""
         application.employerCreditCode = facts.employerCreditCode
         application.status = .pending
-        try await db.transaction { tx in
-            try await application.save(on: tx)
-            try await request.audit.record(isNew ? "member.application.submit" : "member.application.resubmit",
-                                           targetType: "memberApplication", targetID: try application.requireID(), org: target,
-                                           details: input.meetingId.map { ["meetingId": String($0)] } ?? [:], on: tx)
-        }
+        try await application.save(on: tx)
+        try await request.audit.record(isNew ? "member.application.submit" : "member.application.resubmit",
+                                       targetType: "memberApplication", targetID: try application.requireID(), org: target,
+                                       details: input.meetingId.map { ["meetingId": String($0)] } ?? [:], on: tx)
         return application
     }
 

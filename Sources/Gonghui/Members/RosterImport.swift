@@ -166,7 +166,8 @@ struct RosterImporter {
                 try await sql.raw("""
                     UPDATE import_jobs SET bytes_read = \(bind: snapshot.bytesRead), rows_read = \(bind: snapshot.rowsRead),
                       imported = \(bind: snapshot.imported + inserted.count),
-                      duplicates = \(bind: snapshot.duplicates + batch.count - inserted.count), failed = \(bind: snapshot.failed)
+                      duplicates = \(bind: snapshot.duplicates + batch.count - inserted.count), failed = \(bind: snapshot.failed),
+                      heartbeat_at = \(bind: Date())
                     WHERE id = \(bind: jobID)
                     """).run()
                 return (inserted.count, batch.count - inserted.count)
