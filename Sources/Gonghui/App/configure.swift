@@ -110,6 +110,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.fieldCipher = FieldCipher(dataKey: dataKey)
     try await KeyCheck.verify(app.db.sql, cipher: app.fieldCipher)
     ConsoleNav.registerFoundation(app)
+    WorkTiles.register(app)
     MemberPages.registerNav(app)
     EnterprisePages.registerNav(app)
     SitePages.registerNav(app)

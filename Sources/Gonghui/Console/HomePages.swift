@@ -1,7 +1,7 @@
 import Fluent
 import Vapor
 
-/// `/console`: where the signed-in user stands and what has happened lately.
+/// `/console`: what waits for the signed-in user (the modules' work tiles) and what they did lately.
 struct HomePages: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("console", use: home)
@@ -10,18 +10,18 @@ struct HomePages: RouteCollection {
     struct HomePage: Encodable {
         let page: PageContext
         let org: OrgRow
-        let counts: OrgDTO.Counts
+        let work: [WorkTileRow]
         let recent: [AuditRow]
     }
 
     @Sendable func home(req: Request) async throws -> View {
         let scope = try req.scope
         let org = try await scope.org(scope.rootID, on: req.db)
-        let counts = try await OrgCounts.of(org, on: req.db, dependents: req.application.orgDependents.all)
+        let work = try await WorkTileRow.rows(for: req)
         let recent = try await AuditEvent.query(on: req.db).filter(\.$actorID == scope.staffID)
             .sort(\.$occurredAt, .descending).sort(\.$id, .descending).limit(8).all()
         return try await req.view.render("console/home", HomePage(
-            page: req.pageContext(), org: OrgRow(org, req), counts: counts, recent: recent.map { AuditRow($0, req) }))
+            page: req.pageContext(), org: OrgRow(org, req), work: work, recent: recent.map { AuditRow($0, req) }))
     }
 }
 

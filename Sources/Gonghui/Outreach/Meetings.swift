@@ -323,7 +323,8 @@ struct MeetingService {
         f.orgID = req.optionalID("orgId", &v)
         for name in ["from", "to"] {
             guard let raw = req.query[String.self, at: name], !raw.isEmpty else { continue }
-            if let date = try? CalendarDate(parsing: raw) {
+            // `today` in Beijing: the home page's link to today's meetings stays right after midnight.
+            if let date = raw == "today" ? ShanghaiClock.today() : try? CalendarDate(parsing: raw) {
                 if name == "from" { f.from = date } else { f.to = date }
             } else { v.add(name, "format", "error.field.date") }
         }
