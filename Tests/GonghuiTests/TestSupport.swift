@@ -22,6 +22,7 @@ func withApp(configured tweak: (inout GonghuiConfig) -> Void, _ body: (Applicati
     config.logLevel = .warning
     config.dataKey = Array(repeating: 7, count: 32)
     config.dbPoolPerLoop = 4 // fifty suites at once share one PostgreSQL server
+    config.filesDir = testDatabaseFolder + "/gh-files-\(UUID().uuidString)"
     tweak(&config)
     if let admin = ProcessInfo.processInfo.environment["GONGHUI_TEST_POSTGRES_URL"], !admin.isEmpty {
         let name = "gh_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
@@ -37,6 +38,7 @@ func withApp(configured tweak: (inout GonghuiConfig) -> Void, _ body: (Applicati
         config.database = .sqliteFile(testDatabaseFolder + "/gh-test-\(UUID().uuidString).sqlite")
     }
     defer {
+        if let files = config.filesDir { try? FileManager.default.removeItem(atPath: files) }
         if case let .sqliteFile(path) = config.database {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }

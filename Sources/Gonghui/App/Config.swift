@@ -37,6 +37,18 @@ public struct GonghuiConfig: Sendable {
     public var dbWaitSeconds: Int64 = 5
     /// How long a SQLite write waits behind another writer before it answers 503 (`GONGHUI_SQLITE_BUSY_MS`).
     public var sqliteBusyMillis = 5000
+    /// Where attachments are stored (`GONGHUI_FILES_DIR`); nil: `gonghui-files/` beside the SQLite
+    /// file, or in the working directory on PostgreSQL.
+    public var filesDir: String?
+
+    public var filesDirectory: String {
+        if let filesDir { return filesDir }
+        if case let .sqliteFile(path) = database {
+            let folder = (path as NSString).deletingLastPathComponent
+            return (folder.isEmpty ? "." : folder) + "/gonghui-files"
+        }
+        return FileManager.default.currentDirectoryPath + "/gonghui-files"
+    }
 
     public init() {}
 
@@ -129,6 +141,13 @@ public struct GonghuiConfig: Sendable {
                 throw Problem(variable: "GONGHUI_DB_WAIT", message: "must be seconds, 1 to 120, got \(wait)")
             }
             config.dbWaitSeconds = number
+        }
+        if let files = value("GONGHUI_FILES_DIR") {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: files, isDirectory: &isFolder), !isFolder.boolValue {
+                throw Problem(variable: "GONGHUI_FILES_DIR", message: "must be a folder (it is created if missing), got the file \(files)")
+            }
+            config.filesDir = files
         }
         if let busy = value("GONGHUI_SQLITE_BUSY_MS") {
             guard let number = Int(busy), (1...600_000).contains(number) else {
