@@ -160,6 +160,9 @@ struct AppealStatsDTO: Content {
         let received: Int
         let resolved: Int
         let onTime: Int
+        /// Still open and past the deadline now.
+        let overdueOpen: Int
+        /// On time ÷ (resolved + overdueOpen), in percent.
         let onTimeRate: Double?
         let rated: Int
         let satisfied: Int

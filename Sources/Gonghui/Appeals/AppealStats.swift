@@ -19,6 +19,15 @@ struct AppealStats {
         let rated: Int
         let satisfied: Int
         let recovered: Int
+        /// Not a column of the tallies: filled from the open appeals afterwards.
+        var overdue: Int = 0
+
+        enum CodingKeys: String, CodingKey { case k, received, resolved, ontime, rated, satisfied, recovered }
+    }
+
+    struct Overdue: Decodable {
+        let k: String
+        let n: Int
     }
 
     func report(orgID: Int?, from: CalendarDate, to: CalendarDate, by: String) async throws -> AppealStatsDTO {
@@ -62,6 +71,21 @@ struct AppealStats {
                 GROUP BY \(key)
                 """).all(decoding: Line.self)
         }
+        // Still open and past the deadline, by the same key: read from the appeals (the open-and-due
+        // index holds only the backlog, a small set even for the city), counted at the moment of asking.
+        let running = AppealState.allCases.filter(\.clockRuns).map(\.rawValue)
+        let overdueKey: SQLQueryString = switch by {
+        case "month": "SUBSTR(a.received_on, 1, 7)"
+        case "unit": "o.path"
+        default: "a.subject_code"
+        }
+        let overdueLines = try await sql.raw("""
+            SELECT \(overdueKey) AS k, COUNT(*) AS n FROM appeals a JOIN organizations o ON o.id = a.org_id
+            WHERE a.state IN (\(SQLList(running.map { SQLBind($0) }))) AND a.due_at < \(bind: Date())
+              AND o.path >= \(bind: root.path) AND o.path < \(bind: root.treePath.upperBound)
+              AND a.received_on >= \(bind: from.description) AND a.received_on <= \(bind: to.description)
+            GROUP BY \(overdueKey)
+            """).all(decoding: Overdue.self)
         var rows: [String: Line] = [:]
         var labels: [String: String] = [:]
         switch by {
@@ -73,22 +97,37 @@ struct AppealStats {
                 let child = fromTallies ? (Int(l.k) ?? 0) : { let ids = TreePath(l.k).ids; return ids.count > depth ? ids[depth] : (root.id ?? 0) }()
                 rows[String(child)] = Self.add(rows[String(child)], l, key: String(child))
             }
+            for o in overdueLines {
+                let ids = TreePath(o.k).ids
+                let child = String(ids.count > depth ? ids[depth] : (root.id ?? 0))
+                rows[child, default: Line(k: child, received: 0, resolved: 0, ontime: 0, rated: 0, satisfied: 0, recovered: 0)].overdue += o.n
+            }
             for c in children { labels[String(c.id ?? 0)] = c.name }
             labels[String(root.id ?? 0)] = root.name
         case "subject":
             for l in lines { rows[l.k] = l }
+            for o in overdueLines { rows[o.k, default: Line(k: o.k, received: 0, resolved: 0, ontime: 0, rated: 0, satisfied: 0, recovered: 0)].overdue += o.n }
             for s in try await AppealSubject.query(on: db).all() { labels[s.id ?? ""] = s.name(request.lang) }
         default:
             for l in lines { rows[l.k] = l; labels[l.k] = l.k }
+            for o in overdueLines { rows[o.k, default: Line(k: o.k, received: 0, resolved: 0, ontime: 0, rated: 0, satisfied: 0, recovered: 0)].overdue += o.n }
         }
         func dto(_ key: String, _ l: Line?) -> AppealStatsDTO.Row {
             let l = l ?? Line(k: key, received: 0, resolved: 0, ontime: 0, rated: 0, satisfied: 0, recovered: 0)
-            return .init(key: key, label: labels[key] ?? key, received: l.received, resolved: l.resolved, onTime: l.ontime,
-                         onTimeRate: l.resolved == 0 ? nil : Self.rate(l.ontime, l.resolved), rated: l.rated, satisfied: l.satisfied,
+            // On time ÷ (resolved + still open past the deadline): the backlog counts against the rate,
+            // and an appeal resolved late is late.
+            let due = l.resolved + l.overdue
+            return .init(key: key, label: labels[key] ?? key, received: l.received, resolved: l.resolved, onTime: l.ontime, overdueOpen: l.overdue,
+                         onTimeRate: due == 0 ? nil : Self.rate(l.ontime, due), rated: l.rated, satisfied: l.satisfied,
                          satisfaction: l.rated == 0 ? nil : Self.rate(l.satisfied, l.rated), recoveredYuan: l.recovered.yuan)
         }
         let keys = rows.keys.sorted { by == "month" ? $0 < $1 : (rows[$0]?.received ?? 0, $1) > (rows[$1]?.received ?? 0, $0) }
-        let total = lines.reduce(nil as Line?) { Self.add($0, $1, key: "total") }
+        var total = lines.reduce(nil as Line?) { Self.add($0, $1, key: "total") }
+        let overdueTotal = overdueLines.reduce(0) { $0 + $1.n }
+        if overdueTotal > 0 {
+            if total == nil { total = Line(k: "total", received: 0, resolved: 0, ontime: 0, rated: 0, satisfied: 0, recovered: 0) }
+            total?.overdue = overdueTotal
+        }
         labels["total"] = request.t("sites.totalRow")
         return AppealStatsDTO(from: from.description, to: to.description, by: by, rows: keys.map { dto($0, rows[$0]) }, total: dto("total", total))
     }

@@ -11,6 +11,7 @@ extension AppealPages {
             let label: String
             let received: Int
             let resolved: Int
+            let overdueOpen: Int
             let onTimeRate: String
             let satisfaction: String
             let recovered: String
@@ -33,17 +34,17 @@ extension AppealPages {
         let maxReceived = max(1, report.rows.map(\.received).max() ?? 1)
         func pct(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0) } ?? "—" }
         func line(_ r: AppealStatsDTO.Row) -> StatsPage.Line {
-            .init(key: r.key, label: r.label, received: r.received, resolved: r.resolved, onTimeRate: pct(r.onTimeRate), satisfaction: pct(r.satisfaction),
+            .init(key: r.key, label: r.label, received: r.received, resolved: r.resolved, overdueOpen: r.overdueOpen, onTimeRate: pct(r.onTimeRate), satisfaction: pct(r.satisfaction),
                   recovered: String(format: "%.2f", r.recoveredYuan), width: Int((Double(r.received) / Double(maxReceived) * 100).rounded()))
         }
         if let format = req.query[String.self, at: "format"] {
             guard format == "xlsx" || format == "csv" else { throw AppError.invalid([FieldIssue("format", "unknown", "error.field.oneOf", ["values": "xlsx, csv"])]) }
             try await req.audit.record("appeal.stats.export", details: ["format": format, "by": report.by, "from": report.from, "to": report.to])
-            let header = ["appeal.stats.group", "appeal.stats.received", "appeal.stats.resolved", "appeal.stats.onTime", "appeal.stats.satisfaction",
-                          "appeal.stats.recovered"].map { req.t($0) }
-            return try await RosterFiles.download(req, name: "appeal-stats", format: format, header: header, widths: [24, 10, 10, 10, 10, 14]) { add in
+            let header = ["appeal.stats.group", "appeal.stats.received", "appeal.stats.resolved", "appeal.stats.overdueOpen", "appeal.stats.onTime",
+                          "appeal.stats.satisfaction", "appeal.stats.recovered"].map { req.t($0) }
+            return try await RosterFiles.download(req, name: "appeal-stats", format: format, header: header, widths: [24, 10, 10, 10, 10, 10, 14]) { add in
                 for r in report.rows + [report.total] {
-                    try add([.text(r.label), .integer(Int64(r.received)), .integer(Int64(r.resolved)), r.onTimeRate.map { .number($0) } ?? .empty,
+                    try add([.text(r.label), .integer(Int64(r.received)), .integer(Int64(r.resolved)), .integer(Int64(r.overdueOpen)), r.onTimeRate.map { .number($0) } ?? .empty,
                              r.satisfaction.map { .number($0) } ?? .empty, .number(r.recoveredYuan)])
                 }
             }

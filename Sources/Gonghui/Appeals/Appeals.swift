@@ -113,7 +113,13 @@ struct AppealService {
         if let creditCode { enterprise = try await Enterprise.query(on: db).filter(\.$creditCode == creditCode).first() }
         a.enterpriseID = enterprise?.id
         if a.employerName == nil { a.employerName = enterprise?.name }
-        a.orgID = try await route(subject: a.subjectCode, enterprise: enterprise, workplace: workplace)
+        // A worker may quote the union's own credit code (工会法人, 81…) rather than the firm's: the
+        // union then takes the appeal even when its firm is not in the ledger.
+        var unionByCode: Organization?
+        if enterprise?.unionOrgID == nil, let creditCode {
+            unionByCode = try await Organization.query(on: db).filter(\.$creditCode == creditCode).first()
+        }
+        a.orgID = try await route(subject: a.subjectCode, enterprise: enterprise, workplace: workplace, unionByCode: unionByCode)
         a.dueAt = try await Self.deadline(from: now, tier: a.tier, on: db)
         let org = try await Organization.find(a.orgID, on: db)
         let staffID = request.optionalScope?.staffID
@@ -142,11 +148,13 @@ struct AppealService {
         }
     }
 
-    /// A rule for the subject; else the employer's union; else the workplace's street or district;
-    /// else the city (the 12351 centre assigns it).
-    func route(subject: String, enterprise: Enterprise?, workplace: Organization?) async throws -> Int {
+    /// A rule for the subject; else the employer's union (by the firm's credit code in the ledger, or
+    /// the union's own credit code); else the workplace's street or district; else the city (the
+    /// 12351 centre assigns it).
+    func route(subject: String, enterprise: Enterprise?, workplace: Organization?, unionByCode: Organization? = nil) async throws -> Int {
         if let rule = try await AppealRoute.query(on: db).filter(\.$subjectCode == subject).first() { return rule.orgID }
         if let union = enterprise?.unionOrgID { return union }
+        if let union = unionByCode?.id { return union }
         if let workplace, let id = workplace.id { return id }
         if let street = enterprise?.orgID { return street }
         return try await Organization.query(on: db).filter(\.$kind == .city).first()?.requireID() ?? 1
