@@ -1,0 +1,44 @@
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+@testable import Gonghui
+
+/// The holes a probe of a running server found, kept shut: headers, redirects, bodies, pages.
+@Suite struct SecurityTests {
+    /// CR, LF and TAB in a redirect target never reach `Location` (no planted cookie, no split
+    /// response, no `/\t/evil.example` that a browser reads as `//evil.example`).
+    @Test func redirectTargetsFromInputAreSameSitePathsOnly() async throws {
+        #expect(LocalRedirect.path("/console/members?q=%E5%BC%A0&page=2") == "/console/members?q=%E5%BC%A0&page=2")
+        #expect(LocalRedirect.path("/console/会员") == "/console/%E4%BC%9A%E5%91%98")
+        #expect(LocalRedirect.path("/appeal#top") == "/appeal")
+        for evil in ["/\t/evil.example", "/x\r\nSet-Cookie: gh_session=attacker", "/x\nLocation: https://evil.example",
+                     "//evil.example", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "evil.example",
+                     "/ /evil", "/\u{3000}/evil", "/\u{200B}/evil", "/x\u{0085}y", ""] {
+            #expect(LocalRedirect.path(evil) == nil, "\(evil.debugDescription)")
+        }
+        try await withApp { app in
+            _ = try await Fixture.make(app)
+            for back in ["%2F%09%2Fevil.example", "%2Fconsole%0D%0ASet-Cookie:%20gh_session=x", "%2F%0A%2Fevil.example", "%09%2F%2Fevil.example"] {
+                let switched = try await app.testing().sendRequest(.GET, "/lang/en?back=\(back)")
+                #expect(switched.status == .seeOther)
+                #expect(switched.headers.first(name: .location) == "/console", "\(back)")
+                #expect(switched.headers[.setCookie].allSatisfy { !$0.contains("gh_session=x") })
+            }
+            let kept = try await app.testing().sendRequest(.GET, "/lang/en?back=%2Fconsole%2Fmembers%3Fq%3D1")
+            #expect(kept.headers.first(name: .location) == "/console/members?q=1")
+
+            // the sign-in's `next`, in the form and in the query
+            let page = try await app.testing().sendRequest(.GET, "/login?next=%2F%09%2Fevil.example")
+            #expect(page.body.string.contains("value=\"/console\""))
+            let cookie = try #require(ConsoleSession.cookie(from: page))
+            let csrf = try #require(ConsoleSession.csrf(in: page.body.string))
+            let session = ConsoleSession(app: app, cookie: cookie, csrf: csrf)
+            let signedIn = try await session.post("/login", ["username": "admin", "password": Fixture.password,
+                                                             "next": "/console\r\nSet-Cookie: gh_session=attacker"])
+            #expect(signedIn.status == .seeOther)
+            #expect(signedIn.headers.first(name: .location) == "/console")
+            #expect(signedIn.headers[.setCookie].allSatisfy { !$0.contains("attacker") })
+        }
+    }
+}
