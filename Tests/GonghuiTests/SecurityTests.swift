@@ -41,4 +41,30 @@ import VaporTesting
             #expect(signedIn.headers[.setCookie].allSatisfy { !$0.contains("attacker") })
         }
     }
+
+    /// A site's name is text wherever it goes: escaped in the page, and set as text (never HTML) in
+    /// the map's popups, which Leaflet would otherwise parse.
+    @Test func aSiteNameNeverBecomesMarkupOnThePublicPage() async throws {
+        let script = try String(contentsOfFile: AppPaths.root() + "Public/js/finder.js", encoding: .utf8)
+        let popups = script.components(separatedBy: "bindPopup(").dropFirst()
+        #expect(!popups.isEmpty)
+        for call in popups {
+            // the argument is a node built with createElement and textContent, never a string
+            let argument = String(call.prefix { $0 != ")" })
+            #expect(argument.allSatisfy { $0.isLetter }, "bindPopup(\(argument))")
+            #expect(script.contains("var \(argument) = document.createElement("), "\(argument) is not a DOM node")
+        }
+        #expect(!script.contains("innerHTML"))
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let jianwai = try await app.token("jianwai")
+            let evil = "驿站<img src=x onerror=alert(1)>"
+            let id = try await app.site(jianwai, siteJSON(evil.replacingOccurrences(of: "\"", with: "\\\""), orgId: f.jianwai.id!,
+                                                          lat: 39.9087, lng: 116.4587))
+            let page = try await app.testing().sendRequest(.GET, "/sites/\(id)", headers: ["Accept": "text/html"])
+            #expect(page.status == .ok)
+            #expect(!page.body.string.contains("<img src=x"))
+            #expect(page.body.string.contains("data-name=\"驿站&lt;img src=x onerror=alert(1)&gt;\""))
+        }
+    }
 }
