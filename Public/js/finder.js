@@ -35,6 +35,7 @@
 
   if (!mapEl) { return; }
   var base = mapEl.getAttribute("data-leaflet");
+  if (!base) { return; }
   var script = document.createElement("script");
   script.src = base + "/leaflet.js";
   script.onload = function () {

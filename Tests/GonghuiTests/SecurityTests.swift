@@ -89,4 +89,84 @@ import VaporTesting
             #expect(uploaded.status != .forbidden)
         }
     }
+
+    /// Every response carries the policy; the console and the API are never cached; no template
+    /// holds an inline script, handler or style attribute the policy would block.
+    @Test func responsesCarryTheSecurityHeaders() async throws {
+        try await withApp { app in
+            _ = try await Fixture.make(app)
+            let login = try await app.testing().sendRequest(.GET, "/login")
+            let csp = try #require(login.headers.first(name: "Content-Security-Policy"))
+            #expect(csp.contains("default-src 'self'"))
+            #expect(csp.contains("script-src 'self';"))
+            #expect(csp.contains("frame-ancestors 'none'"))
+            #expect(csp.contains("img-src 'self' data: https://*.is.autonavi.com"))
+            #expect(login.headers.first(name: "X-Content-Type-Options") == "nosniff")
+            #expect(login.headers.first(name: "Referrer-Policy") == "same-origin")
+            #expect(login.headers.first(name: "Strict-Transport-Security") == nil)
+            #expect(login.headers[.setCookie].allSatisfy { !$0.contains("Secure") })
+            let admin = try await ConsoleSession.signIn(app, "admin")
+            #expect(try await admin.get("/console").headers.first(name: .cacheControl) == "no-store")
+            let me = try await app.send(.GET, "/api/v1/me", try await app.token("admin"))
+            #expect(me.headers.first(name: .cacheControl) == "no-store")
+            #expect(me.headers.first(name: "Content-Security-Policy") != nil)
+            let missing = try await app.testing().sendRequest(.GET, "/api/v1/nothing-here")
+            #expect(missing.headers.first(name: .cacheControl) == "no-store")
+            #expect(missing.headers.first(name: "X-Content-Type-Options") == "nosniff")
+            let css = try await app.testing().sendRequest(.GET, "/css/app.css")
+            #expect(css.headers.first(name: .cacheControl) != "no-store")
+            #expect(css.headers.first(name: "X-Content-Type-Options") == "nosniff")
+        }
+        let views = AppPaths.root() + "Resources/Views"
+        let files = FileManager.default.enumerator(atPath: views)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".leaf") } ?? []
+        #expect(files.count > 20)
+        for file in files {
+            let text = try String(contentsOfFile: views + "/" + file, encoding: .utf8)
+            let scripts = text.components(separatedBy: "<script").dropFirst()
+            #expect(scripts.allSatisfy { $0.hasPrefix(" src=") }, "\(file): an inline script")
+            #expect(text.range(of: #"\son[a-z]+="#, options: .regularExpression) == nil, "\(file): an inline handler")
+            #expect(!text.contains("style=\""), "\(file): an inline style")
+            #expect(!text.contains("unpkg.com") && !text.contains("cdn."), "\(file): a CDN")
+        }
+    }
+
+    /// Behind TLS (a https public URL, or the setting): `Secure` cookies and HSTS.
+    @Test func behindTLSCookiesAreSecureAndHSTSIsSent() async throws {
+        var env = ["GONGHUI_PUBLIC_URL": "https://gonghui.example.cn/"]
+        var config = try GonghuiConfig.fromEnvironment(env)
+        #expect(config.publicURL == "https://gonghui.example.cn")
+        #expect(config.secureCookies)
+        env["GONGHUI_SECURE_COOKIES"] = "false"
+        config = try GonghuiConfig.fromEnvironment(env)
+        #expect(!config.secureCookies)
+        #expect(throws: GonghuiConfig.Problem.self) { try GonghuiConfig.fromEnvironment(["GONGHUI_PUBLIC_URL": "gonghui.example.cn"]) }
+        #expect(throws: GonghuiConfig.Problem.self) { try GonghuiConfig.fromEnvironment(["GONGHUI_SECURE_COOKIES": "maybe"]) }
+        try await withApp(configured: { $0.secureCookies = true }) { app in
+            let login = try await app.testing().sendRequest(.GET, "/login")
+            #expect(login.headers.first(name: "Strict-Transport-Security")?.hasPrefix("max-age=") == true)
+            let session = try #require(login.headers[.setCookie].first { $0.hasPrefix("gh_session=") })
+            #expect(session.contains("Secure"))
+            let lang = try await app.testing().sendRequest(.GET, "/lang/en?back=%2Flogin")
+            #expect(lang.headers[.setCookie].allSatisfy { $0.contains("Secure") })
+        }
+    }
+
+    /// Leaflet comes from this server (Debian's libjs-leaflet at /vendor/leaflet) or not at all.
+    @Test func leafletIsServedFromThisSiteOrNotAtAll() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let id = try await app.site(try await app.token("jianwai"), siteJSON("国贸驿站", orgId: f.jianwai.id!, lat: 39.9087, lng: 116.4587))
+            let html = try await app.testing().sendRequest(.GET, "/sites/\(id)", headers: ["Accept": "text/html"]).body.string
+            #expect(!html.contains("unpkg.com"))
+            if FileManager.default.fileExists(atPath: "/usr/share/javascript/leaflet/leaflet.js") {
+                #expect(html.contains("href=\"/vendor/leaflet/leaflet.css\""))
+                #expect(try await app.testing().sendRequest(.GET, "/vendor/leaflet/leaflet.js").status == .ok)
+            } else {
+                #expect(!html.contains("leaflet.css"))
+            }
+        }
+        #expect(SecurityHeadersMiddleware.origin("https://cdn.example.org:8443/leaflet/") == "https://cdn.example.org:8443")
+        #expect(SecurityHeadersMiddleware.origin("https://tile.{s}.example.org/{z}/{x}/{y}.png") == "https:")
+        #expect(SecurityHeadersMiddleware.origin("/vendor/leaflet") == nil)
+    }
 }

@@ -37,6 +37,12 @@ public struct GonghuiConfig: Sendable {
     public var dbWaitSeconds: Int64 = 5
     /// How long a SQLite write waits behind another writer before it answers 503 (`GONGHUI_SQLITE_BUSY_MS`).
     public var sqliteBusyMillis = 5000
+    /// The address people reach the site at (`GONGHUI_PUBLIC_URL`, e.g. `https://gonghui.example.cn`):
+    /// links printed for phones (the booth's QR code) are built from it, never from a request's `Host`.
+    public var publicURL: String?
+    /// Cookies marked `Secure` and HSTS sent (`GONGHUI_SECURE_COOKIES`); on by default when the
+    /// public URL is https.
+    public var secureCookies = false
 
     public init() {}
 
@@ -136,6 +142,7 @@ public struct GonghuiConfig: Sendable {
             }
             config.sqliteBusyMillis = number
         }
+        try parseSecurity(&config, value)
         return config
     }
 
