@@ -35,6 +35,7 @@
 
   if (!mapEl) { return; }
   var base = mapEl.getAttribute("data-leaflet");
+  if (!base) { return; }
   var script = document.createElement("script");
   script.src = base + "/leaflet.js";
   script.onload = function () {
@@ -45,8 +46,12 @@
     var tiles = mapEl.getAttribute("data-tiles");
     L.tileLayer(tiles, { subdomains: "1234", maxZoom: 18, attribution: mapEl.getAttribute("data-attribution") }).addTo(map);
     // Every point on the page is already in the tiles' coordinate system (the server converted it).
+    // Popups get DOM nodes whose text is set, never a string: Leaflet reads a string as HTML,
+    // and a site's name is whatever its editor typed.
     if (mapEl.getAttribute("data-single") === "true") {
-      L.marker([lat, lng]).addTo(map).bindPopup(mapEl.getAttribute("data-name"));
+      var label = document.createElement("span");
+      label.textContent = mapEl.getAttribute("data-name") || "";
+      L.marker([lat, lng]).addTo(map).bindPopup(label);
       return;
     }
     var bounds = [];

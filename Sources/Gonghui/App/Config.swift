@@ -49,6 +49,12 @@ public struct GonghuiConfig: Sendable {
         }
         return FileManager.default.currentDirectoryPath + "/gonghui-files"
     }
+    /// The address people reach the site at (`GONGHUI_PUBLIC_URL`, e.g. `https://gonghui.example.cn`):
+    /// links printed for phones (the booth's QR code) are built from it, never from a request's `Host`.
+    public var publicURL: String?
+    /// Cookies marked `Secure` and HSTS sent (`GONGHUI_SECURE_COOKIES`); on by default when the
+    /// public URL is https.
+    public var secureCookies = false
 
     public init() {}
 
@@ -155,6 +161,7 @@ public struct GonghuiConfig: Sendable {
             }
             config.sqliteBusyMillis = number
         }
+        try parseSecurity(&config, value)
         return config
     }
 

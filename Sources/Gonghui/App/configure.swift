@@ -63,9 +63,10 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.decoyPasswordHash = try Bcrypt.hash("decoy-password-\(UUID())", cost: config.bcryptCost)
 
     app.sessions.use(.fluent)
+    let secureCookies = config.secureCookies
     app.sessions.configuration = SessionsConfiguration(cookieName: "gh_session") { id in
         HTTPCookies.Value(string: id.string, expires: Date(timeIntervalSinceNow: 12 * 3600), maxAge: nil,
-                          domain: nil, path: "/", isSecure: false, isHTTPOnly: true, sameSite: .lax)
+                          domain: nil, path: "/", isSecure: secureCookies, isHTTPOnly: true, sameSite: .lax)
     }
 
     if !app.db.isPostgres {
@@ -123,6 +124,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.middleware = Middlewares()
     app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
     app.middleware.use(RequestIDMiddleware())
+    app.middleware.use(SecurityHeadersMiddleware(config: config))
     app.middleware.use(ProblemMiddleware())
     app.middleware.use(TextGuard.QueryMiddleware())
     TextGuard.install()
@@ -138,6 +140,9 @@ func routes(_ app: Application) throws {
         response.headers.contentType = HTTPMediaType(type: "application", subType: "yaml", parameters: ["charset": "utf-8"])
         return response
     }
+
+    // Static files: no session, so fetching them writes nothing to the database.
+    app.get("vendor", "leaflet", "**", use: SiteFinderPages().leaflet)
 
     let api = app.grouped("api", "v1")
     let auth = AuthController()

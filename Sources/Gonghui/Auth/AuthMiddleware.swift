@@ -64,18 +64,25 @@ struct RequireStaffPage: AsyncMiddleware {
 }
 
 /// Every console form carries the session's token in `_csrf`; a POST without it is refused.
+/// The body is read here, before the route, to find the token; so this is where its size is
+/// bounded: a page form up to `BodyLimit.page`, and only a signed-in account's upload (a route
+/// made with `upload(…)`) more. A bigger body is refused with 413 before it is read or decoded.
 struct CSRFMiddleware: AsyncMiddleware {
     static let field = "_csrf"
-    /// The largest form body any console route accepts (a roster upload).
-    static let maxBody = 64 << 20
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if request.method != .GET && request.method != .HEAD {
-            // A form arriving in several reads (an upload) is still a stream here: the route's
-            // own collection runs after the middleware. Collect it (within the largest upload a
-            // route accepts) so the token in it can be read.
-            if request.body.data == nil {
-                _ = try await request.body.collect(max: Self.maxBody).get()
+            let limit = request.route?.userInfo[BodyLimit.uploadKey] as? Bool == true && request.optionalScope != nil
+                ? BodyLimit.upload : BodyLimit.page
+            if let length = request.headers.first(name: .contentLength).flatMap(Int.init), length > limit {
+                throw AppError(.payloadTooLarge, "error.tooLarge")
+            }
+            if let data = request.body.data {
+                if data.readableBytes > limit { throw AppError(.payloadTooLarge, "error.tooLarge") }
+            } else {
+                // A form arriving in several reads (an upload) is still a stream here: the route's
+                // own collection runs after the middleware.
+                _ = try await request.body.collect(max: limit).get()
             }
             let sent: String?
             do {

@@ -66,16 +66,17 @@ struct SignInPages: RouteCollection {
     /// Sets the sticky language cookie and returns to the page the user was on.
     @Sendable func switchLanguage(req: Request) async throws -> Response {
         let lang = Lang(rawValue: req.parameters.get("code") ?? "") ?? .zhHans
-        let back = req.query[String.self, at: "back"]
+        let back = LocalRedirect.path(req.query[String.self, at: "back"])
         let response = req.redirect(to: back == "/login" ? "/login" : Self.safeNext(back))
         response.cookies[Request.langCookie] = HTTPCookies.Value(
             string: lang.rawValue, expires: Date(timeIntervalSinceNow: 365 * 86_400), path: "/", isHTTPOnly: true, sameSite: .lax)
         return response
     }
 
-    /// Only paths on this site: never `//evil.example` or `https://…`.
+    /// Only paths on this site, re-serialised (`LocalRedirect`): never `//evil.example`, `https://…`,
+    /// or a target carrying a CR, LF or TAB; never back to the sign-in form itself.
     static func safeNext(_ raw: String?) -> String {
-        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.contains("\\"), !raw.hasPrefix("/login") else { return "/console" }
-        return raw
+        guard let path = LocalRedirect.path(raw), !path.hasPrefix("/login") else { return "/console" }
+        return path
     }
 }

@@ -18,7 +18,7 @@ struct MemberPages: RouteCollection {
         console.get("members", "export", use: export)
         console.get("members", "import", use: importForm)
         console.get("members", "import", "template", use: template)
-        console.on(.POST, "members", "import", body: .collect(maxSize: RosterFiles.maxUpload), use: importUpload)
+        console.upload("members", "import", use: importUpload)
         console.get("imports", ":id", use: job)
         console.get("imports", ":id", "status", use: jobStatus)
         console.get("imports", ":id", "problems", use: problems)

@@ -13,7 +13,7 @@ struct EnterprisePages: RouteCollection {
         e.get("export", use: export)
         e.get("import", use: importForm)
         e.get("import", "template", use: template)
-        e.on(.POST, "import", body: .collect(maxSize: RosterFiles.maxUpload), use: importUpload)
+        e.upload("import", use: importUpload)
         e.get("new", use: newForm)
         e.post("new", use: create)
         e.get(":id", use: detail)

@@ -15,7 +15,6 @@ struct SiteFinderPages: RouteCollection {
         routes.get("sites", ":id", use: detail)
         routes.post("sites", ":id", "used", use: used)
         routes.post("sites", ":id", "rate", use: rate)
-        routes.get("vendor", "leaflet", "**", use: leaflet)
     }
 
     struct Chip: Encodable {
@@ -44,7 +43,8 @@ struct SiteFinderPages: RouteCollection {
     struct MapConfig: Encodable {
         let tiles: String
         let attribution: String
-        let leaflet: String
+        /// nil: no Leaflet on this server, the page is a list.
+        let leaflet: String?
         let originLat: Double
         let originLng: Double
     }
@@ -82,10 +82,15 @@ struct SiteFinderPages: RouteCollection {
         CoordinateSystem(rawValue: req.application.gonghui.mapTilesCoord) ?? .gcj02
     }
 
-    static func leafletBase(_ req: Request) -> String {
+    /// Where leaflet.js and leaflet.css are: the configured place, else this server's copy of Debian's
+    /// libjs-leaflet. Never a CDN by default (the pages' Content-Security-Policy allows this site's
+    /// scripts only); without Leaflet the finder is a list.
+    static func leafletBase(_ req: Request) -> String? {
         if let url = req.application.gonghui.leafletURL { return url }
-        return FileManager.default.fileExists(atPath: "/usr/share/javascript/leaflet/leaflet.js") ? "/vendor/leaflet" : "https://unpkg.com/leaflet@1.9.4/dist"
+        return FileManager.default.fileExists(atPath: debianLeaflet + "leaflet.js") ? "/vendor/leaflet" : nil
     }
+
+    static let debianLeaflet = "/usr/share/javascript/leaflet/"
 
     func ensureDevice(_ req: Request, _ response: Response) {
         guard req.cookies[Self.deviceCookie] == nil else { return }
@@ -322,7 +327,7 @@ struct SiteFinderPages: RouteCollection {
     @Sendable func leaflet(req: Request) async throws -> Response {
         let parts = req.parameters.getCatchall()
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0 != ".." && !$0.hasPrefix(".") }) else { throw AppError.notFound }
-        let path = "/usr/share/javascript/leaflet/" + parts.joined(separator: "/")
+        let path = Self.debianLeaflet + parts.joined(separator: "/")
         guard FileManager.default.fileExists(atPath: path) else { throw AppError.notFound }
         return try await req.fileio.asyncStreamFile(at: path)
     }

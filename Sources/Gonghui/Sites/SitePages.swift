@@ -13,7 +13,7 @@ struct SitePages: RouteCollection {
         sites.get("template", use: SiteFiles.template)
         sites.get("coverage", use: coverage)
         sites.get("import", use: importForm)
-        sites.on(.POST, "import", body: .collect(maxSize: RosterFiles.maxUpload), use: importUpload)
+        sites.upload("import", use: importUpload)
         sites.get("new", use: newForm)
         sites.post("new", use: create)
         sites.get(":id", use: show)
