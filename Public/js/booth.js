@@ -5,7 +5,6 @@
   if (!box) return;
   var d = box.dataset, lastId = 0, state = document.getElementById('booth-state');
   var unions = document.getElementById('unions').innerHTML;
-  var remembered = localStorage.getItem('gh-booth-union-' + d.org) || '';
   box.innerHTML = '';
   function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
   function render(a, fresh) {
@@ -17,19 +16,24 @@
     if (a.state !== 'pending' && a.state !== 'needsInfo') {
       html += '<div>' + esc(a.status) + (a.card ? ' · ' + esc(d.card) + ' <b>' + esc(a.card) + '</b>' : '') + '</div>';
     } else {
-      html += '<form>' + (a.orgIsUnion ? '' : '<select name="orgId" aria-label="' + esc(d.union) + '">' + unions + '</select>') +
+      html += '<form>' + (a.orgIsUnion ? '' : '<select name="orgId" required aria-label="' + esc(d.union) + '">' + unions + '</select>') +
         '<button class="primary" type="submit">' + esc(d.approve) + '</button> <a href="/console/applications/' + a.id + '">' + esc(d.reject) + '</a></form>';
     }
     el.innerHTML = html;
     var form = el.querySelector('form');
     if (form) {
       var select = form.querySelector('select');
-      if (select && remembered) select.value = remembered;
+      // The employer's union (or the meeting's, or the reviewer's own) is preselected; else "please choose".
+      if (select && a.suggestedOrgId) {
+        if (!select.querySelector('option[value="' + a.suggestedOrgId + '"]')) select.add(new Option(a.suggestedOrgName || '', String(a.suggestedOrgId)), 1);
+        select.value = String(a.suggestedOrgId);
+      }
       form.addEventListener('submit', function (ev) {
         ev.preventDefault();
         var body = new URLSearchParams();
         body.set('_csrf', d.csrf);
-        if (select) { body.set('orgId', select.value); localStorage.setItem('gh-booth-union-' + d.org, select.value); remembered = select.value; }
+        if (select && !select.value) { alert(d.choose); select.focus(); return; }
+        if (select) body.set('orgId', select.value);
         form.querySelector('button').disabled = true;
         fetch('/console/applications/' + a.id + '/approve', { method: 'POST', body: body, headers: { 'Accept': 'application/json' }, credentials: 'same-origin' })
           .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })

@@ -9,6 +9,7 @@ struct OrgPages: RouteCollection {
         orgs.get(use: browse)
         orgs.get("export.csv", use: export)
         orgs.get("new", use: newForm)
+        orgs.get("pick", use: OrgPicker.pick)
         orgs.post("new", use: create)
         orgs.get(":id", "edit", use: editForm)
         orgs.post(":id", "edit", use: update)

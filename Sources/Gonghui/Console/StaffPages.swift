@@ -70,10 +70,13 @@ struct StaffPages: RouteCollection {
         var orgId: String?
         var disabled: String?
         var unlock: String?
+        /// The organisation picker's search (a name fragment) and its submit button.
+        var orgQ: String?
+        var findOrg: String?
 
         var input: StaffInput {
             StaffInput(username: username, password: password, displayName: displayName, role: role,
-                       orgId: orgId.flatMap { Int($0) } ?? (orgId == nil ? nil : -1),
+                       orgId: orgId.flatMap { $0.isEmpty ? nil : Int($0) ?? -1 },
                        disabled: disabled.map { $0 == "on" || $0 == "true" } ?? false, unlock: unlock == "on" || unlock == "true")
         }
     }
@@ -89,6 +92,8 @@ struct StaffPages: RouteCollection {
         let form: StaffForm
         let roles: [Option]
         let orgs: [Option]
+        let orgQ: String
+        let orgHint: String?
         let locked: Bool
         let isSelf: Bool
         let errors: [String: String]
@@ -101,11 +106,17 @@ struct StaffPages: RouteCollection {
         var v = Validator()
         var form = StaffForm()
         form.orgId = String(req.optionalID("orgId", &v) ?? scope.rootID)
+        form.orgQ = req.query[String.self, at: "orgQ"]
+        form.role = req.query[String.self, at: "role"]
         return try await render(req, form: form, staff: nil, errors: [:], summary: nil)
     }
 
     @Sendable func create(req: Request) async throws -> Response {
         let form = try req.content.decode(StaffForm.self)
+        // The picker's search without JavaScript: the same form again, with the matches offered.
+        if form.findOrg != nil {
+            return try await render(req, form: form, staff: nil, errors: [:], summary: nil).encodeResponse(for: req)
+        }
         do {
             _ = try await StaffService(request: req).create(form.input)
             return req.redirect(to: "/console/staff?done=created")
@@ -124,6 +135,10 @@ struct StaffPages: RouteCollection {
     @Sendable func update(req: Request) async throws -> Response {
         let id = try req.idParameter()
         let form = try req.content.decode(StaffForm.self)
+        if form.findOrg != nil {
+            let staff = try await StaffService(request: req).find(id)
+            return try await render(req, form: form, staff: staff, errors: [:], summary: nil).encodeResponse(for: req)
+        }
         do {
             _ = try await StaffService(request: req).update(id, form.input)
             return req.redirect(to: "/console/staff?done=saved")
@@ -143,22 +158,45 @@ struct StaffPages: RouteCollection {
         let roles = StaffRole.allCases.filter(scope.role.canGrant).map {
             Option(value: $0.rawValue, label: req.t("role.\($0.rawValue)"), selected: $0.rawValue == form.role)
         }
-        let orgs = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(2000).all()
-        var options = orgs.map { o in
-            Option(value: String(o.id!), label: String(repeating: "　", count: max(0, o.depth - scope.root.depth)) + o.name,
-                   selected: String(o.id!) == form.orgId)
-        }
-        // A grassroots node chosen elsewhere (a union's page) is offered too.
-        if let chosen = form.orgId.flatMap({ Int($0) }), !orgs.contains(where: { $0.id == chosen }),
-           let org = try? await scope.org(chosen, on: req.db) {
-            options.append(Option(value: String(chosen), label: org.name, selected: true))
-        }
+        let (options, orgQ, hint) = try await orgOptions(req, form: form, scope: scope)
         return try await req.view.render("staff/form", FormPage(
             page: req.pageContext(), editing: staff != nil, id: staff?.id,
             title: staff.map { req.t("staff.edit.title", ["name": $0.displayName]) } ?? req.t("staff.new.title"),
             action: staff.map { "/console/staff/\($0.id!)" } ?? "/console/staff/new",
-            form: form, roles: roles, orgs: options,
+            form: form, roles: roles, orgs: options, orgQ: orgQ, orgHint: hint,
             locked: staff?.lockState.isLocked(at: Date().timeIntervalSince1970) ?? false,
             isSelf: staff?.id == scope.staffID, errors: errors, summary: summary))
+    }
+
+    /// The picker's options: the node chosen so far, then the search's matches in the whole
+    /// subtree (any grassroots union included), or without a search the levels just below the
+    /// account's node. Matches fit the chosen role.
+    private func orgOptions(_ req: Request, form: StaffForm, scope: Scope) async throws -> ([Option], String, String?) {
+        var v = Validator()
+        let q = v.text(form.orgQ, "orgQ", required: false, max: 50)
+        let role = form.role.flatMap(StaffRole.init(rawValue:))
+        let chosenID = form.orgId.flatMap { Int($0) }
+        var orgs: [Organization] = []
+        if let chosenID, let chosen = try? await scope.org(chosenID, on: req.db) { orgs.append(chosen) }
+        let found: [Organization]
+        if let q {
+            found = try await OrgPicker.search(q, kinds: OrgPicker.kinds(for: role), scope: scope, on: req.db)
+        } else {
+            let root = try await scope.org(scope.rootID, on: req.db)
+            found = [root] + (try await Organization.query(on: req.db).filter(\.$parentID == scope.rootID)
+                .sort(\.$name).limit(OrgPicker.limit).all())
+        }
+        orgs += found.filter { org in !orgs.contains { $0.id == org.id } }
+        // A search just run picks its first match; otherwise what was chosen stays chosen.
+        let selected = q != nil ? found.first?.id ?? chosenID : chosenID
+        let choices = try await OrgPicker.choices(orgs, selected: selected, scope: scope, req: req)
+        var options = choices.map { Option(value: String($0.id), label: $0.label, selected: $0.selected) }
+        if !choices.contains(where: \.selected) {
+            options.insert(Option(value: "", label: req.t("ux.picker.choose"), selected: true), at: 0)
+        }
+        let hint: String? = if q != nil {
+            found.isEmpty ? req.t("ux.picker.none") : found.count >= OrgPicker.limit ? req.t("ux.picker.more") : nil
+        } else { nil }
+        return (options, q ?? "", hint)
     }
 }

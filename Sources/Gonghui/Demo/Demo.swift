@@ -13,18 +13,31 @@ enum Demo {
         let username: String
         let name: String
         let role: StaffRole
-        /// How to find the node: a kind and a name (nil: the city).
-        let org: (OrgKind, String)?
+        let place: Place
+    }
+
+    /// Where an account sits, found by what the seeder makes: the city, a node by kind and name, or
+    /// the first grassroots union of a kind below a street (enterprise unions carry no place name).
+    enum Place {
+        case city
+        case named(OrgKind, String)
+        case firstUnder(street: String, OrgKind)
+    }
+
+    /// A demo account whose node the data does not hold: the demo stops instead of printing it.
+    struct MissingNode: Error, CustomStringConvertible {
+        let username: String
+        var description: String { "gonghui demo: no organisation for the account \(username); the demo data is incomplete" }
     }
 
     static let accounts: [Account] = [
-        Account(username: "admin", name: "市总工会管理员", role: .cityAdmin, org: nil),
-        Account(username: "chaoyang", name: "朝阳区总工会 王芳", role: .districtStaff, org: (.district, "朝阳区总工会")),
-        Account(username: "haidian", name: "海淀区总工会 李强", role: .districtStaff, org: (.district, "海淀区总工会")),
-        Account(username: "jianwai", name: "建外街道总工会 张伟", role: .streetStaff, org: (.street, "建外街道总工会")),
-        Account(username: "union", name: "基层工会主席 刘洋", role: .unionAdmin, org: (.enterprise, "建外")),
-        Account(username: "hotline", name: "12351 坐席 陈静", role: .hotlineAgent, org: nil),
-        Account(username: "station", name: "驿站管理员 赵磊", role: .stationKeeper, org: (.community, "建外")),
+        Account(username: "admin", name: "市总工会管理员", role: .cityAdmin, place: .city),
+        Account(username: "chaoyang", name: "朝阳区总工会 王芳", role: .districtStaff, place: .named(.district, "朝阳区总工会")),
+        Account(username: "haidian", name: "海淀区总工会 李强", role: .districtStaff, place: .named(.district, "海淀区总工会")),
+        Account(username: "jianwai", name: "建外街道总工会 张伟", role: .streetStaff, place: .named(.street, "建外街道总工会")),
+        Account(username: "union", name: "基层工会主席 刘洋", role: .unionAdmin, place: .firstUnder(street: "建外", .enterprise)),
+        Account(username: "hotline", name: "12351 坐席 陈静", role: .hotlineAgent, place: .city),
+        Account(username: "station", name: "驿站管理员 赵磊", role: .stationKeeper, place: .named(.community, "建外")),
     ]
 
     static func run(env: Environment, config baseConfig: GonghuiConfig) async throws {
@@ -87,17 +100,27 @@ enum Demo {
         return key
     }
 
+    /// Makes every account the demo prints; a node it cannot find stops the demo, naming the account.
     static func ensureAccounts(_ app: Application) async throws {
         for account in accounts where try await StaffUser.query(on: app.db).filter(\.$username == account.username).count() == 0 {
-            var query = Organization.query(on: app.db)
-            if let (kind, name) = account.org {
-                query = query.filter(\.$kind == kind).filter(\.$name ~~ name)
-            } else {
-                query = query.filter(\.$parentID == nil)
+            guard let org = try await node(account.place, on: app.db), account.role.fits(org.kind) else {
+                throw MissingNode(username: account.username)
             }
-            guard let org = try await query.sort(\.$id).first() else { continue }
             _ = try await CreateAdminCommand.create(username: account.username, password: password, orgID: org.id,
                                                     role: account.role.rawValue, name: account.name, on: app)
+        }
+    }
+
+    static func node(_ place: Place, on db: any Database) async throws -> Organization? {
+        switch place {
+        case .city:
+            return try await Organization.query(on: db).filter(\.$parentID == nil).sort(\.$id).first()
+        case let .named(kind, name):
+            return try await Organization.query(on: db).filter(\.$kind == kind).filter(\.$name ~~ name).sort(\.$id).first()
+        case let .firstUnder(street, kind):
+            guard let parent = try await Organization.query(on: db).filter(\.$kind == .street).filter(\.$name ~~ street)
+                .sort(\.$id).first() else { return nil }
+            return try await Organization.query(on: db).inSubtree(parent.treePath).filter(\.$kind == kind).sort(\.$id).first()
         }
     }
 

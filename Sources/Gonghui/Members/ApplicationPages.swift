@@ -22,13 +22,17 @@ extension MemberPages {
         let css: String
         let createdAt: String
         let card: String?
+        /// The union the approve button files it under unless the reviewer picks another (nil: none, the reviewer chooses).
+        var suggestedOrgId: Int?
+        var suggestedOrgName: String?
     }
 
-    static func row(_ req: Request, _ a: ApplicationDTO) -> AppRow {
+    static func row(_ req: Request, _ a: ApplicationDTO, suggested: Organization? = nil) -> AppRow {
         AppRow(id: a.id, state: a.status.rawValue, name: a.name, sexAge: sexAge(req, sex: a.sex, age: a.age), idMasked: a.idNumberMasked, phone: a.phoneMasked,
                employer: a.employerName, orgName: a.orgName ?? "", orgIsUnion: a.orgIsUnion, status: req.t("application.status.\(a.status.rawValue)"),
                css: a.status == .approved ? "ok" : a.status.isOpen ? "warn" : "", createdAt: a.createdAt.map(ShanghaiClock.format) ?? "",
-               card: a.cardNumber.flatMap { try? CardNumber(parsing: $0) }?.grouped)
+               card: a.cardNumber.flatMap { try? CardNumber(parsing: $0) }?.grouped,
+               suggestedOrgId: suggested?.id, suggestedOrgName: suggested?.name)
     }
 
     struct ApplicationsPage: Encodable {
@@ -80,7 +84,8 @@ extension MemberPages {
         let flash: String?
     }
 
-    func renderApplication(_ req: Request, _ id: Int, errors: [String: String] = [:], alert: String? = nil, status: HTTPStatus = .ok) async throws -> Response {
+    func renderApplication(_ req: Request, _ id: Int, errors: [String: String] = [:], alert: String? = nil, status: HTTPStatus = .ok,
+                           chosen: Int? = nil) async throws -> Response {
         let app = try await ApplicationService(request: req).find(id)
         let org = try await Organization.find(app.orgID, on: req.db)
         let card = try await app.memberID.asyncMap { try await Member.find($0, on: req.db)?.cardNumber } ?? nil
@@ -89,7 +94,8 @@ extension MemberPages {
         if let org, !org.kind.isGrassroots {
             let scope = try req.scope
             let base = scope.contains(org.path) ? org : try await scope.org(scope.rootID, on: req.db)
-            unions = try await Self.unions(under: base, on: req.db)
+            let suggested = try await UnionSuggestion.suggest([dto], filer: scope, within: base.treePath, on: req.db)[dto.id]
+            unions = try await Self.unions(under: base, selected: chosen ?? suggested?.id, on: req.db)
         }
         var units: [UnionChoice] = []
         if let org, org.kind.tier < .street {
@@ -139,7 +145,8 @@ extension MemberPages {
             return req.redirect(to: "/console/members/\(member.id ?? 0)?done=approved")
         } catch let error as AppError where error.status == .unprocessableEntity || error.status == .conflict {
             return try await renderApplication(req, id, errors: req.fieldMessages(error),
-                                               alert: error.fields.isEmpty ? error.detailKey.map { req.t($0) } : nil, status: error.status)
+                                               alert: error.fields.isEmpty ? error.detailKey.map { req.t($0) } : nil, status: error.status,
+                                               chosen: input.orgId)
         }
     }
 
@@ -224,6 +231,9 @@ extension MemberPages {
                                                                      afterID: after > 0 ? after : nil, paging: PageRequest(page: 1, per: 100),
                                                                      openOrSince: startOfDay)
         let items = after > 0 ? result.items : result.items.reversed()
-        return BoothFeed(first: after == 0, cursor: max(after, items.map(\.id).max() ?? 0), items: items.map { Self.row(req, $0) })
+        let booth = try await scope.org(orgID, on: req.db)
+        let suggested = try await UnionSuggestion.suggest(items, filer: scope, within: booth.treePath, on: req.db)
+        return BoothFeed(first: after == 0, cursor: max(after, items.map(\.id).max() ?? 0),
+                         items: items.map { Self.row(req, $0, suggested: suggested[$0.id]) })
     }
 }

@@ -123,9 +123,10 @@ struct SiteService {
             }
         }
         if let q = f.q {
+            // Each name's range is its own AND group: one OR over all four conditions matched every site.
             query = query.group(.or) { g in
-                g.filter(\.$name >= q).filter(\.$name < q + "\u{10FFFF}")
-                g.filter(\.$hostName >= q).filter(\.$hostName < q + "\u{10FFFF}")
+                g.group(.and) { $0.filter(\.$name >= q).filter(\.$name < q + "\u{10FFFF}") }
+                g.group(.and) { $0.filter(\.$hostName >= q).filter(\.$hostName < q + "\u{10FFFF}") }
             }
         }
         return query
