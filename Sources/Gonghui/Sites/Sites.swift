@@ -122,12 +122,7 @@ struct SiteService {
                 query = query.filter(\.$verifiedOn >= cutoff)
             }
         }
-        if let q = f.q {
-            query = query.group(.or) { g in
-                g.filter(\.$name >= q).filter(\.$name < q + "\u{10FFFF}")
-                g.filter(\.$hostName >= q).filter(\.$hostName < q + "\u{10FFFF}")
-            }
-        }
+        if let q = f.q { query = try await query.matching(q, .sites) }
         return query
     }
 
