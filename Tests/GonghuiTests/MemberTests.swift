@@ -225,9 +225,11 @@ extension LogCapture {
 
 @Suite struct MemberScopeAndPrivacyTests {
     /// Makes an approved member in the given union through the API.
-    static func member(_ app: Application, seq: Int, union: Organization, staff: String, phone: String = "13800138000") async throws -> (id: Int, card: String, idNumber: String) {
+    static func member(_ app: Application, seq: Int, union: Organization, staff: String, phone: String = "13800138000",
+                       name: String = "王小红", employer: String = "北京华联科技有限公司") async throws -> (id: Int, card: String, idNumber: String) {
         let id = residentID(seq)
-        let created = try await app.send(.POST, "/api/v1/member-applications", json: applicationJSON(id: id, phone: phone, orgId: union.id!))
+        let created = try await app.send(.POST, "/api/v1/member-applications",
+                                         json: applicationJSON(name: name, id: id, phone: phone, orgId: union.id!, employer: employer))
         let auth = try await app.token(staff)
         let approved = try await app.send(.POST, "/api/v1/member-applications/\(created.json["id"] as! Int)/approve", auth, json: "{}")
         return (approved.json["memberId"] as! Int, approved.json["cardNumber"] as! String, id)

@@ -93,6 +93,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
         CreateAppealTallies(),
         AddIntakeGuards(),
         AddImportHeartbeat(),
+        AddTextSearch(),
     ])
     for module in Modules.all { try module.configure(app) }
 

@@ -264,7 +264,7 @@ struct AppealService {
         if let text = f.q {
             if let number = TrackingNumber.parse(text) { q = q.filter(\.$trackingNumber == number) } else if let phone = try? PhoneNumber(parsing: text) {
                 q = q.filter(\.$phone == phone.value)
-            } else { q = q.filter(\.$employerName >= text).filter(\.$employerName < text + "\u{10FFFF}") }
+            } else { q = try await q.matching(text, .appeals) }
         }
         return q
     }

@@ -134,8 +134,7 @@ struct EnterpriseService {
             if let code = try? CreditCode(parsing: q) {
                 query = query.filter(\.$creditCode == code.value)
             } else {
-                // By the beginning of the name, so the index answers it among hundreds of thousands.
-                query = query.filter(\.$name >= q).filter(\.$name < q + "\u{10FFFF}")
+                query = try await query.matching(q, .enterprises)
             }
         }
         return query

@@ -122,13 +122,7 @@ struct SiteService {
                 query = query.filter(\.$verifiedOn >= cutoff)
             }
         }
-        if let q = f.q {
-            // Each name's range is its own AND group: one OR over all four conditions matched every site.
-            query = query.group(.or) { g in
-                g.group(.and) { $0.filter(\.$name >= q).filter(\.$name < q + "\u{10FFFF}") }
-                g.group(.and) { $0.filter(\.$hostName >= q).filter(\.$hostName < q + "\u{10FFFF}") }
-            }
-        }
+        if let q = f.q { query = try await query.matching(q, .sites) }
         return query
     }
 
