@@ -58,14 +58,18 @@ import VaporTesting
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for n in 0..<32 {
                     group.addTask {
-                        do {
-                            try await FundsLedger.reserve(fund, org: f.jianwai, fen: 45_000, .init(householdID: n, ref: "line:\(n)"), on: app.db)
-                            return true
-                        } catch let error as AppError where error.status == .conflict {
-                            return false
-                        } catch let error as AppError where error.status == .serviceUnavailable {
-                            return false // busy past the wait on a loaded machine: refused, nothing held
+                        // A client told "busy, try again" (the pool's wait on a loaded machine) tries again.
+                        for _ in 0..<30 {
+                            do {
+                                try await FundsLedger.reserve(fund, org: f.jianwai, fen: 45_000, .init(householdID: n, ref: "line:\(n)"), on: app.db)
+                                return true
+                            } catch let error as AppError where error.status == .conflict {
+                                return false
+                            } catch where DatabaseOutage.isOutage(error) {
+                                continue
+                            }
                         }
+                        return false
                     }
                 }
                 var results: [Bool] = []

@@ -22,6 +22,8 @@ func withApp(configured tweak: (inout GonghuiConfig) -> Void, _ body: (Applicati
     config.logLevel = .warning
     config.dataKey = Array(repeating: 7, count: 32)
     config.dbPoolPerLoop = 4 // fifty suites at once share one PostgreSQL server
+    config.readyWithinMillis = 20_000
+    config.dbWaitSeconds = 30 // and wait for each other on a two-core machine; the outage tests set their own
     config.filesDir = testDatabaseFolder + "/gh-files-\(UUID().uuidString)"
     tweak(&config)
     if let admin = ProcessInfo.processInfo.environment["GONGHUI_TEST_POSTGRES_URL"], !admin.isEmpty {

@@ -37,6 +37,8 @@ public struct GonghuiConfig: Sendable {
     public var dbWaitSeconds: Int64 = 5
     /// How long a SQLite write waits behind another writer before it answers 503 (`GONGHUI_SQLITE_BUSY_MS`).
     public var sqliteBusyMillis = 5000
+    /// How long `/readyz` waits for the database before it says not ready.
+    public var readyWithinMillis: Int64 = 1000
     /// Where attachments are stored (`GONGHUI_FILES_DIR`); nil: `gonghui-files/` beside the SQLite
     /// file, or in the working directory on PostgreSQL.
     public var filesDir: String?

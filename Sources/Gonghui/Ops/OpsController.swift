@@ -24,7 +24,7 @@ struct OpsController: RouteCollection {
     /// Ready when, within a second, the database answers, every migration of this build is
     /// applied and it takes writes; 503 otherwise, so a balancer stops sending traffic.
     @Sendable func ready(req: Request) async throws -> Response {
-        let verdict = await Readiness.check(req.application, on: req.eventLoop, within: .seconds(1))
+        let verdict = await Readiness.check(req.application, on: req.eventLoop, within: .milliseconds(req.application.gonghui.readyWithinMillis))
         guard verdict == "ok" else {
             req.logger.warning("readiness check failed: \(verdict)")
             var headers = HTTPHeaders()
