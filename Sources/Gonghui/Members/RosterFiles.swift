@@ -209,8 +209,7 @@ struct RosterFileController: RouteCollection {
         let format = try RosterFiles.format(req)
         return try await RosterFiles.download(req, name: "roster-template", format: format, header: RosterColumn.allCases.map(\.templateHeader),
                                               widths: [10, 22, 14, 30, 22, 12]) { add in
-            try add([.text("张三"), .text("11010519491231002X"), .text("13800138000"), .text("北京华联科技有限公司"),
-                     .text("91350100M000100Y43"), .text("2024-03-15")])
+            try add(RosterExample.cells)
         }
     }
 

@@ -208,6 +208,7 @@ struct RosterImporter {
                     return cells[index]
                 }
                 if !cells.contains(where: { !$0.isEmpty && !$0.allSatisfy(\.isWhitespace) }) { continue }
+                if RosterExample.isExample(name: cell(nameAt), idNumber: cell(idAt)) { continue }
                 progress.rowsRead += 1
                 var issues: [FieldIssue] = []
                 let facts = PersonFacts.check(.init(name: cell(nameAt), idNumber: cell(idAt), phone: cell(phoneAt),
