@@ -35,7 +35,7 @@ extension AppealPages {
         func pct(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0) } ?? "—" }
         func line(_ r: AppealStatsDTO.Row) -> StatsPage.Line {
             .init(key: r.key, label: r.label, received: r.received, resolved: r.resolved, overdueOpen: r.overdueOpen, onTimeRate: pct(r.onTimeRate), satisfaction: pct(r.satisfaction),
-                  recovered: String(format: "%.2f", r.recoveredYuan), width: Int((Double(r.received) / Double(maxReceived) * 100).rounded()))
+                  recovered: Money.display(Int64((r.recoveredYuan * 100).rounded())), width: Int((Double(r.received) / Double(maxReceived) * 100).rounded()))
         }
         if let format = req.query[String.self, at: "format"] {
             guard format == "xlsx" || format == "csv" else { throw AppError.invalid([FieldIssue("format", "unknown", "error.field.oneOf", ["values": "xlsx, csv"])]) }
