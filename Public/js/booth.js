@@ -4,8 +4,10 @@
   var box = document.getElementById('booth');
   if (!box) return;
   var d = box.dataset, lastId = 0, state = document.getElementById('booth-state');
-  var unions = document.getElementById('unions').innerHTML;
-  var remembered = localStorage.getItem('gh-booth-union-' + d.org) || '';
+  // The union last chosen at this booth, {id, name}: the next card starts from it.
+  var remembered = null;
+  try { remembered = JSON.parse(localStorage.getItem('gh-booth-union-' + d.org) || 'null'); } catch (e) { remembered = null; }
+  if (!remembered || !remembered.id) remembered = null;
   box.innerHTML = '';
   function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
   function render(a, fresh) {
@@ -17,19 +19,32 @@
     if (a.state !== 'pending' && a.state !== 'needsInfo') {
       html += '<div>' + esc(a.status) + (a.card ? ' · ' + esc(d.card) + ' <b>' + esc(a.card) + '</b>' : '') + '</div>';
     } else {
-      html += '<form>' + (a.orgIsUnion ? '' : '<select name="orgId" aria-label="' + esc(d.union) + '">' + unions + '</select>') +
+      html += '<form>' +
         '<button class="primary" type="submit">' + esc(d.approve) + '</button> <a href="/console/applications/' + a.id + '">' + esc(d.reject) + '</a></form>';
     }
     el.innerHTML = html;
     var form = el.querySelector('form');
     if (form) {
-      var select = form.querySelector('select');
-      if (select && remembered) select.value = remembered;
+      // A search picker, not a select of every union in scope (400 at city scope, in every card).
+      var picker = null;
+      if (!a.orgIsUnion) {
+        picker = window.GonghuiPicker.make({
+          name: 'orgId', url: '/console/org-suggestions?kind=unions&under=' + encodeURIComponent(d.org),
+          value: remembered ? remembered.id : '', label: remembered ? remembered.name : '', required: true, ariaLabel: d.union,
+          placeholder: d.pickPlaceholder, empty: d.pickEmpty, chooseMessage: d.pickChoose
+        });
+        form.insertBefore(picker, form.firstChild);
+      }
       form.addEventListener('submit', function (ev) {
         ev.preventDefault();
         var body = new URLSearchParams();
         body.set('_csrf', d.csrf);
-        if (select) { body.set('orgId', select.value); localStorage.setItem('gh-booth-union-' + d.org, select.value); remembered = select.value; }
+        if (picker) {
+          var chosen = { id: picker.querySelector('input[type=hidden]').value, name: picker.querySelector('input[type=search]').value };
+          body.set('orgId', chosen.id);
+          localStorage.setItem('gh-booth-union-' + d.org, JSON.stringify(chosen));
+          remembered = chosen;
+        }
         form.querySelector('button').disabled = true;
         fetch('/console/applications/' + a.id + '/approve', { method: 'POST', body: body, headers: { 'Accept': 'application/json' }, credentials: 'same-origin' })
           .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })

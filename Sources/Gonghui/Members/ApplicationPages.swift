@@ -75,6 +75,8 @@ extension MemberPages {
         let unions: [UnionChoice]
         /// Districts and streets in scope below where it sits, to pass it on to.
         let units: [UnionChoice]
+        /// Where the pickers search: the node it sits at, or the caller's own when that is outside.
+        let pickUnder: Int
         let errors: [String: String]
         let alert: String?
         let flash: String?
@@ -85,24 +87,21 @@ extension MemberPages {
         let org = try await Organization.find(app.orgID, on: req.db)
         let card = try await app.memberID.asyncMap { try await Member.find($0, on: req.db)?.cardNumber } ?? nil
         let dto = ApplicationDTO(app, org: org, cipher: req.fieldCipher, cardNumber: card)
+        let scope = try req.scope
+        let base = if let org, scope.contains(org.path) { org } else { try await scope.org(scope.rootID, on: req.db) }
         var unions: [UnionChoice] = []
         if let org, !org.kind.isGrassroots {
-            let scope = try req.scope
-            let base = scope.contains(org.path) ? org : try await scope.org(scope.rootID, on: req.db)
             unions = try await Self.unions(under: base, on: req.db)
         }
         var units: [UnionChoice] = []
         if let org, org.kind.tier < .street {
-            let scope = try req.scope
-            let base = scope.contains(org.path) ? org : try await scope.org(scope.rootID, on: req.db)
-            units = try await Organization.query(on: req.db).inSubtree(base.treePath).filter(\.$kind ~~ [.district, .street])
-                .filter(\.$id != (org.id ?? 0)).sort(\.$path).limit(500).all()
-                .map { UnionChoice(id: $0.id ?? 0, name: $0.name, selected: false) }
+            units = try await OrgPicker.choices(.places, under: base, selected: nil, excluding: org.id, on: req.db)
+                .map { UnionChoice(id: $0.id, name: $0.name, selected: false) }
         }
         let page = ApplicationPage(page: req.pageContext(), a: dto, statusLabel: req.t("application.status.\(dto.status.rawValue)"),
                                    css: dto.status == .approved ? "ok" : dto.status.isOpen ? "warn" : "",
                                    sexAge: Self.sexAge(req, sex: dto.sex, age: dto.age), createdAt: dto.createdAt.map(ShanghaiClock.format) ?? "",
-                                   open: dto.status.isOpen, unions: unions, units: units, errors: errors, alert: alert,
+                                   open: dto.status.isOpen, unions: unions, units: units, pickUnder: try base.requireID(), errors: errors, alert: alert,
                                    flash: req.query[String.self, at: "done"].flatMap { ["approved", "rejected", "needsInfo"].contains($0) ? req.t("applications.done.\($0)") : nil })
         return try await req.view.render("members/application", page).encodeResponse(status: status, for: req)
     }
@@ -179,7 +178,6 @@ extension MemberPages {
         /// The link as a QR code (SVG drawn here), for workers to scan at the booth.
         let qr: String?
         let boothOrgs: [UnionChoice]
-        let unions: [UnionChoice]
         let rows: [AppRow]
     }
 
@@ -190,7 +188,7 @@ extension MemberPages {
         let orgID = req.query[Int.self, at: "org"] ?? scope.rootID
         let org = try await scope.org(orgID, on: req.db)
         let meetingID = req.query[Int.self, at: "meeting"].flatMap { $0 > 0 ? $0 : nil }
-        let streets = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(500).all()
+        let places = try await OrgPicker.choices(.places, under: try await scope.org(scope.rootID, on: req.db), selected: orgID, on: req.db)
         let host = req.headers.first(name: .host) ?? "127.0.0.1:8080"
         let scheme = req.headers.first(name: "X-Forwarded-Proto") == "https" ? "https" : "http"
         var link = "\(scheme)://\(host)/join?org=\(orgID)"
@@ -198,8 +196,7 @@ extension MemberPages {
         return try await req.view.render("members/booth", BoothPage(
             page: req.pageContext(), orgId: orgID, orgName: org.name, meetingId: meetingID, joinLink: link,
             qr: (try? QRCode(text: link, correction: .medium))?.svg(pixels: 200, title: req.t("booth.qrTitle")),
-            boothOrgs: streets.map { UnionChoice(id: $0.id ?? 0, name: $0.name, selected: $0.id == orgID) },
-            unions: try await Self.unions(under: org, on: req.db), rows: []))
+            boothOrgs: places.map { UnionChoice(id: $0.id, name: $0.name, selected: $0.id == orgID) }, rows: []))
     }
 
     struct BoothFeed: Content {

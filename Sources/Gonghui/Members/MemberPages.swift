@@ -54,18 +54,10 @@ struct MemberPages: RouteCollection {
         req.t("member.sex.\(sex)") + " · " + req.t("members.age", ["age": String(age)])
     }
 
-    /// Grassroots unions under `org` (in scope), for the union pickers.
-    /// At most 1,000; `matching` narrows them by name (a district holds thousands).
+    /// The unions a union picker starts from (see `OrgPicker.choices`).
     static func unions(under org: Organization, selected: Int? = nil, matching: String? = nil, on db: any Database) async throws -> [UnionChoice] {
-        var query = Organization.query(on: db).inSubtree(org.treePath)
-            .filter(\.$kind ~~ OrgKind.grassrootsKinds)
-        if let matching, !matching.isEmpty { query = query.filter(\.$name ~~ matching) }
-        var rows = try await query.sort(\.$name).limit(1000).all()
-        if let selected, !rows.contains(where: { $0.id == selected }),
-           let chosen = try await Organization.query(on: db).inSubtree(org.treePath).filter(\.$id == selected).first(), chosen.kind.isGrassroots {
-            rows.insert(chosen, at: 0)
-        }
-        return rows.map { UnionChoice(id: $0.id ?? 0, name: $0.name, selected: $0.id == selected) }
+        try await OrgPicker.choices(.unions, under: org, selected: selected, matching: matching, on: db)
+            .map { UnionChoice(id: $0.id, name: $0.name, selected: $0.id == selected) }
     }
 }
 
