@@ -50,5 +50,6 @@ public enum Entrypoint {
         app.asyncCommands.use(BenchNearbyCommand(), as: "bench-nearby")
         app.asyncCommands.use(AppealSweepCommand(), as: "appeals-sweep")
         app.asyncCommands.use(BenchAppealsCommand(), as: "bench-appeals")
+        app.asyncCommands.use(BenchSearchCommand(), as: "bench-search")
     }
 }

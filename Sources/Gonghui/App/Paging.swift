@@ -44,6 +44,8 @@ struct Paged<Item: Content>: Content {
     let page: Int
     let per: Int
     let total: Int
+    /// Lists read by key (the roster): `?after=` this for the next page; absent on the last.
+    var nextAfter: Int? = nil
 }
 
 extension Request {

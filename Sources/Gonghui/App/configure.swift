@@ -172,6 +172,7 @@ func routes(_ app: Application) throws {
     let console = pages.grouped(RequireStaffPage())
     try console.register(collection: HomePages())
     try console.register(collection: OrgPages())
+    try console.register(collection: OrgSuggestions())
     try console.register(collection: StaffPages())
     try console.register(collection: AuditPages())
     try console.register(collection: MemberPages())

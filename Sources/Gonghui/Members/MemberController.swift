@@ -64,14 +64,53 @@ struct MemberQuery {
         return query
     }
 
-    func page(_ filter: Filter, _ paging: PageRequest) async throws -> Paged<MemberDTO> {
+    /// Where a page starts: after (older than) or before (newer than) a member seen on the page
+    /// next to it. Rows are read from there through the primary key, so page 5,000 costs what page 1
+    /// does; `?page=` (an offset, which reads and skips every row before it) still works.
+    struct Cursor {
+        var after: Int?
+        var before: Int?
+
+        static func from(_ req: Request, _ v: inout Validator) -> Cursor {
+            Cursor(after: req.optionalID("after", &v), before: req.optionalID("before", &v))
+        }
+    }
+
+    struct Page {
+        let paged: Paged<MemberDTO>
+        /// Newer members exist than the first on the page.
+        let hasNewer: Bool
+        /// Older members exist than the last on the page.
+        let hasOlder: Bool
+    }
+
+    func page(_ filter: Filter, _ paging: PageRequest, cursor: Cursor = Cursor()) async throws -> Page {
         let query = try await query(filter)
-        let total = try await query.count()
-        let rows = try await query.sort(\.$id, .descending).range(paging.offset..<(paging.offset + paging.per)).all()
+        let total = try await query.copy().count()
+        var rows: [Member]
+        let hasNewer: Bool, hasOlder: Bool
+        if let before = cursor.before {
+            rows = try await query.filter(\.$id > before).sort(\.$id, .ascending).limit(paging.per + 1).all()
+            hasNewer = rows.count > paging.per
+            rows = Array(rows.prefix(paging.per).reversed())
+            hasOlder = true
+        } else if let after = cursor.after {
+            rows = try await query.filter(\.$id < after).sort(\.$id, .descending).limit(paging.per + 1).all()
+            hasOlder = rows.count > paging.per
+            rows = Array(rows.prefix(paging.per))
+            hasNewer = true
+        } else {
+            rows = try await query.sort(\.$id, .descending).range(paging.offset..<(paging.offset + paging.per + 1)).all()
+            hasOlder = rows.count > paging.per
+            rows = Array(rows.prefix(paging.per))
+            hasNewer = paging.page > 1
+        }
         let orgs = try await ApplicationService.orgNames(rows.map(\.orgID), on: request.db)
         let cipher = request.fieldCipher
-        return Paged(items: rows.map { MemberDTO($0, orgName: orgs[$0.orgID]?.name, cipher: cipher) },
-                     page: paging.page, per: paging.per, total: total)
+        var paged = Paged(items: rows.map { MemberDTO($0, orgName: orgs[$0.orgID]?.name, cipher: cipher) },
+                          page: paging.page, per: paging.per, total: total)
+        if hasOlder { paged.nextAfter = rows.last?.id }
+        return Page(paged: paged, hasNewer: hasNewer, hasOlder: hasOlder)
     }
 }
 
@@ -97,8 +136,9 @@ struct MemberController: RouteCollection {
         var v = Validator()
         let filter = MemberQuery.filter(from: req, &v)
         let paging = PageRequest(from: req, &v)
+        let cursor = MemberQuery.Cursor.from(req, &v)
         try v.check()
-        return try await MemberQuery(request: req).page(filter, paging)
+        return try await MemberQuery(request: req).page(filter, paging, cursor: cursor).paged
     }
 
     @Sendable func show(req: Request) async throws -> MemberDTO {

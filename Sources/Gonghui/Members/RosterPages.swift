@@ -42,8 +42,10 @@ extension MemberPages {
         var v = Validator()
         let filter = MemberQuery.filter(from: req, &v)
         let paging = PageRequest(from: req, &v)
+        let cursor = MemberQuery.Cursor.from(req, &v)
         if !v.issues.isEmpty { throw AppError.invalid(v.issues) }
-        let result = try await MemberQuery(request: req).page(filter, paging)
+        let found = try await MemberQuery(request: req).page(filter, paging, cursor: cursor)
+        let result = found.paged
         let rows = result.items.map { m in
             MemberRow(id: m.id, name: m.name, sexAge: Self.sexAge(req, sex: m.sex, age: m.age),
                       card: (try? CardNumber(parsing: m.cardNumber))?.grouped ?? m.cardNumber, idMasked: m.idNumberMasked, phone: m.phoneMasked,
@@ -60,8 +62,8 @@ extension MemberPages {
             page: req.pageContext(), rows: rows, total: result.total, q: filter.q ?? "", orgId: filter.orgID, orgName: orgName,
             statuses: MemberStatus.allCases.map { Option(value: $0.rawValue, label: req.t("member.status.\($0.rawValue)"), selected: filter.status == $0) },
             exportQuery: query.joined(separator: "&"), canReveal: scope.role.revealsIDNumbers,
-            prevHref: paging.page > 1 ? base + "page=\(paging.page - 1)" : nil,
-            nextHref: paging.offset + paging.per < result.total ? base + "page=\(paging.page + 1)" : nil,
+            prevHref: found.hasNewer ? base + (rows.first.map { "before=\($0.id)" } ?? "") : nil,
+            nextHref: found.hasOlder ? base + (rows.last.map { "after=\($0.id)" } ?? "") : nil,
             flash: req.query[String.self, at: "done"].flatMap { $0 == "transfer" ? req.t("members.done.transfer") : nil }))
     }
 

@@ -99,12 +99,14 @@ extension EnterpriseService {
 
     // MARK: the unionisation rate
 
-    func coverage(orgID: Int?) async throws -> CoverageDTO {
+    /// The rate of a node and, unless `children` is false (a page that shows only the node's own
+    /// figure), of each of its children.
+    func coverage(orgID: Int?, children: Bool = true) async throws -> CoverageDTO {
         let scope = try request.scope
         try scope.require(scope.role.readsLedger)
         let org = try await scope.org(orgID ?? scope.rootID, on: db)
         let covered = UnionStatus.coveredStatuses.map { "'\($0.rawValue)'" }.joined(separator: ",")
-        let rows = try await db.sql.raw("""
+        let rows = !children ? [] : try await db.sql.raw("""
             SELECT c.id AS id, c.name AS name, COUNT(e.id) AS total,
                    SUM(CASE WHEN e.union_status IN (\(unsafeRaw: covered)) THEN 1 ELSE 0 END) AS covered
             FROM organizations c

@@ -147,7 +147,8 @@ struct EnterprisePages: RouteCollection {
             page: req.pageContext(), rows: result.items.map { Self.row(req, $0) }, total: result.total, query: filter.query,
             q: filter.q ?? "", orgId: filter.orgID,
             orgs: [.init(value: "", label: scope.rootName, selected: filter.orgID == nil)]
-                + (try await Self.places(req, selected: filter.orgID)).filter { $0.value != String(scope.rootID) },
+                + (try await OrgSuggestions.choices(.places, under: try await scope.org(scope.rootID, on: req.db), selected: filter.orgID,
+                                               excluding: scope.rootID, on: req.db)).map { .init(value: String($0.id), label: $0.name, selected: $0.id == filter.orgID) },
             filters: filters, coverageName: coverage.name, coverageTotal: coverage.total, coverageCovered: coverage.covered,
             coverageRate: Self.percent(coverage.rate), coverageStale: coverage.stale,
             coverage: coverage.rows.map { CoverageRow(orgId: $0.orgId, name: $0.name, total: $0.total, covered: $0.covered, rate: Self.percent($0.rate),

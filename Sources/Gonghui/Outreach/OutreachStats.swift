@@ -68,13 +68,20 @@ struct OutreachStats {
         let lower = root.path, upper = root.treePath.upperBound
         let (f, t) = (from.description, to.description)
         var cells: [Pair: Figures] = [:]
+        // Grouped in SQL at the level the report shows: by the organiser (rolled up to its district or
+        // street below) or by month, not by both (a city's year is 4,700 organiser-months, 360 organisers).
+        let byMonth = by == .month
+        let org: SQLQueryString = byMonth ? "0" : "m.org_id"
+        let mon: SQLQueryString = byMonth ? "substr(m.held_on, 1, 7)" : "''"
+        let key: SQLQueryString = byMonth ? mon : org
+        let electionKey = byMonth ? "substr(u.held_on, 1, 7)" : "e.org_id"
 
         for row in try await db.sql.raw("""
-            SELECT m.org_id AS org, substr(m.held_on, 1, 7) AS mon, m.kind AS kind, COUNT(*) AS n,
+            SELECT \(org) AS org, \(mon) AS mon, m.kind AS kind, COUNT(*) AS n,
                    CAST(SUM(m.consultations) AS BIGINT) AS c, CAST(SUM(m.records_collected) AS BIGINT) AS r
             FROM meetings m JOIN organizations o ON o.id = m.org_id
             WHERE o.path >= \(bind: lower) AND o.path < \(bind: upper) AND m.held_on >= \(bind: f) AND m.held_on <= \(bind: t)
-            GROUP BY m.org_id, substr(m.held_on, 1, 7), m.kind
+            GROUP BY \(key), m.kind
             """).all() {
             let key = Pair(org: try row.decode(column: "org", as: Int.self), month: try row.decode(column: "mon", as: String.self))
             let n = try row.decode(column: "n", as: Int.self)
@@ -85,11 +92,11 @@ struct OutreachStats {
             cells[key, default: .init()].recordsCollected += try row.decode(column: "r", as: Int?.self) ?? 0
         }
         for row in try await db.sql.raw("""
-            SELECT m.org_id AS org, substr(m.held_on, 1, 7) AS mon, COUNT(a.id) AS n,
+            SELECT \(org) AS org, \(mon) AS mon, COUNT(a.id) AS n,
                    SUM(CASE WHEN a.status = 'approved' THEN 1 ELSE 0 END) AS ok
             FROM member_applications a JOIN meetings m ON m.id = a.meeting_id JOIN organizations o ON o.id = m.org_id
             WHERE o.path >= \(bind: lower) AND o.path < \(bind: upper) AND m.held_on >= \(bind: f) AND m.held_on <= \(bind: t)
-            GROUP BY m.org_id, substr(m.held_on, 1, 7)
+            GROUP BY \(key)
             """).all() {
             let key = Pair(org: try row.decode(column: "org", as: Int.self), month: try row.decode(column: "mon", as: String.self))
             cells[key, default: .init()].applications += try row.decode(column: "n", as: Int.self)
@@ -97,12 +104,12 @@ struct OutreachStats {
         }
         let covered = UnionStatus.coveredStatuses.map { "'\($0.rawValue)'" }.joined(separator: ",")
         for row in try await db.sql.raw("""
-            SELECT m.org_id AS org, substr(m.held_on, 1, 7) AS mon, COUNT(*) AS n,
+            SELECT \(org) AS org, \(mon) AS mon, COUNT(*) AS n,
                    SUM(CASE WHEN v.status_before NOT IN (\(unsafeRaw: covered)) THEN 1 ELSE 0 END) AS without,
                    SUM(CASE WHEN v.outcome = 'intent' THEN 1 ELSE 0 END) AS intents
             FROM meeting_enterprises v JOIN meetings m ON m.id = v.meeting_id JOIN organizations o ON o.id = m.org_id
             WHERE o.path >= \(bind: lower) AND o.path < \(bind: upper) AND m.held_on >= \(bind: f) AND m.held_on <= \(bind: t)
-            GROUP BY m.org_id, substr(m.held_on, 1, 7)
+            GROUP BY \(key)
             """).all() {
             let key = Pair(org: try row.decode(column: "org", as: Int.self), month: try row.decode(column: "mon", as: String.self))
             cells[key, default: .init()].enterprisesReached += try row.decode(column: "n", as: Int.self)
@@ -110,17 +117,17 @@ struct OutreachStats {
             cells[key, default: .init()].intents += try row.decode(column: "intents", as: Int?.self) ?? 0
         }
         for row in try await db.sql.raw("""
-            SELECT e.org_id AS org, substr(u.held_on, 1, 7) AS mon, COUNT(*) AS n
+            SELECT \(unsafeRaw: byMonth ? "0" : "e.org_id") AS org, \(unsafeRaw: byMonth ? "substr(u.held_on, 1, 7)" : "''") AS mon, COUNT(*) AS n
             FROM union_elections u JOIN enterprises e ON e.id = u.enterprise_id JOIN organizations o ON o.id = e.org_id
             WHERE o.path >= \(bind: lower) AND o.path < \(bind: upper) AND u.held_on >= \(bind: f) AND u.held_on <= \(bind: t)
-            GROUP BY e.org_id, substr(u.held_on, 1, 7)
+            GROUP BY \(unsafeRaw: electionKey)
             """).all() {
             let key = Pair(org: try row.decode(column: "org", as: Int.self), month: try row.decode(column: "mon", as: String.self))
             cells[key, default: .init()].unionsFounded += try row.decode(column: "n", as: Int.self)
         }
 
         // Roll the cells up by street, district or month.
-        let orgs = try await ApplicationService.orgNames(cells.keys.map(\.org), on: db)
+        let orgs = byMonth ? [:] : try await ApplicationService.orgNames(cells.keys.map(\.org), on: db)
         var ancestorIDs = Set<Int>()
         for org in orgs.values { ancestorIDs.formUnion(org.treePath.ids) }
         let ancestors = try await ApplicationService.orgNames(Array(ancestorIDs), on: db)

@@ -36,9 +36,14 @@ extension MeetingPages {
 
     @Sendable func stats(req: Request) async throws -> View {
         let scope = try req.scope
-        let (orgID, from, to, by) = try OutreachController.statsQuery(req)
+        let (orgID, from, to, asked) = try OutreachController.statsQuery(req)
+        var by = asked
+        // The whole city opens by district (17 rows, each linking to its streets), not by its 343 streets.
+        if (req.query[String.self, at: "by"] ?? "").isEmpty, try await scope.org(orgID ?? scope.rootID, on: req.db).parentID == nil {
+            by = .district
+        }
         let report = try await OutreachStats(request: req).report(orgID: orgID, from: from, to: to, by: by)
-        let coverage = try await EnterpriseService(request: req).coverage(orgID: orgID)
+        let coverage = try await EnterpriseService(request: req).coverage(orgID: orgID, children: false)
         let shown = Array(report.rows.prefix(40))
         let widest = max(1, shown.map { max($0.figures.workerMeetings + $0.figures.enterpriseMeetings, $0.figures.applications) }.max() ?? 1)
         let bars = shown.enumerated().map { i, row in
@@ -51,7 +56,8 @@ extension MeetingPages {
         return try await req.view.render("outreach/stats", StatsPage(
             page: req.pageContext(), orgName: report.orgName, from: from.description, to: to.description,
             by: OutreachStats.GroupBy.allCases.map { .init(value: $0.rawValue, label: req.t("stats.by.\($0.rawValue)"), selected: $0 == by) },
-            orgs: try await MeetingPages.organisers(req).map { .init(value: $0.value, label: $0.label, selected: Int($0.value) == (orgID ?? scope.rootID)) },
+            orgs: try await OrgSuggestions.choices(.places, under: try await scope.org(scope.rootID, on: req.db), selected: orgID ?? scope.rootID, on: req.db)
+                .map { .init(value: String($0.id), label: $0.name, selected: $0.id == (orgID ?? scope.rootID)) },
             totals: zip(OutreachStats.Figures.columns, report.totals.values).map { .init(value: String($1), label: req.t("stats.col.\($0)"), selected: false) },
             columns: OutreachStats.Figures.columns.map { req.t("stats.col.\($0)") },
             rows: report.rows.map { [$0.label] + $0.figures.values.map(String.init) },

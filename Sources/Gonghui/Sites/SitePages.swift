@@ -86,7 +86,9 @@ struct SitePages: RouteCollection {
         let base = "/console/sites?" + (filter.query.isEmpty ? "" : filter.query + "&")
         return try await req.view.render("sites/list", ListPage(
             page: req.pageContext(), total: total, query: filter.query, q: filter.q ?? "",
-            orgs: [FormField.Choice(value: "", label: all, selected: filter.orgID == nil)] + (try await Self.places(req, selected: filter.orgID)),
+            orgs: [FormField.Choice(value: "", label: all, selected: filter.orgID == nil)]
+                + (try await OrgSuggestions.choices(.places, under: try await scope.org(scope.rootID, on: req.db), selected: filter.orgID, on: req.db))
+                .map { .init(value: String($0.id), label: $0.name, selected: $0.id == filter.orgID) },
             filters: [
                 FormField("type", req.t("sites.field.type"), type: "select", value: nil,
                           choices: [.init(value: "", label: all, selected: filter.type == nil)] + types.map { .init(value: $0.id ?? "", label: $0.name(req.lang), selected: $0.id == filter.type) }, errors: [:]),

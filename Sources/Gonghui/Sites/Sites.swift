@@ -39,11 +39,39 @@ struct SiteService {
         return order.filter(codes.contains)
     }
 
-    func detail(_ site: Site, coord: CoordinateSystem = .wgs84, now: Date = Date()) async throws -> SiteDTO {
+    /// What a page of sites needs besides the rows, read in five queries whatever the page's size.
+    struct Lookups {
+        var orgs: [Int: Organization] = [:]
+        var types: [String: SiteType] = [:]
+        var exceptions: [Int: [SiteException]] = [:]
+        var amenities: [Int: [String]] = [:]
+    }
+
+    func lookups(for sites: [Site]) async throws -> Lookups {
+        let ids = sites.compactMap(\.id)
+        guard !ids.isEmpty else { return Lookups() }
+        var l = Lookups()
+        let orgIDs = Array(Set(sites.map(\.orgID)))
+        for org in try await Organization.query(on: db).filter(\.$id ~~ orgIDs).all() { l.orgs[org.id ?? 0] = org }
+        for type in try await SiteType.query(on: db).all() { l.types[type.id ?? ""] = type }
+        let upcoming = try await SiteException.query(on: db).filter(\.$siteID ~~ ids).filter(\.$toOn >= ShanghaiClock.today().description)
+            .sort(\.$fromOn).sort(\.$id).all()
+        for e in upcoming { l.exceptions[e.siteID, default: []].append(e) }
+        let order = try await Amenity.query(on: db).sort(\.$sortOrder).all().compactMap(\.id)
+        var codes: [Int: Set<String>] = [:]
+        for a in try await SiteAmenity.query(on: db).filter(\.$siteID ~~ ids).all() { codes[a.siteID, default: []].insert(a.amenityCode) }
+        for (id, set) in codes { l.amenities[id] = order.filter(set.contains) }
+        return l
+    }
+
+    func detail(_ site: Site, coord: CoordinateSystem = .wgs84, now: Date = Date(), lookups: Lookups? = nil) async throws -> SiteDTO {
         let lang = request.lang
-        let org = try await Organization.find(site.orgID, on: db)
-        let type = try await SiteType.find(site.typeCode, on: db)
-        let exceptions = try await exceptions(site, upcomingOnly: true)
+        var l = Lookups()
+        if let lookups { l = lookups } else { l = try await self.lookups(for: [site]) }
+        let org = l.orgs[site.orgID]
+        let type = l.types[site.typeCode]
+        let id = try site.requireID()
+        let exceptions = l.exceptions[id] ?? []
         let schedule = SiteSchedule(weekly: site.weekly, exceptions: exceptions.compactMap(\.rule))
         let epoch = now.timeIntervalSince1970
         let open = site.state == .open && schedule.isOpen(atEpoch: epoch)
@@ -58,7 +86,7 @@ struct SiteService {
             hostKind: site.hostKind, hostName: site.hostName, orgId: site.orgID, orgName: org?.name, address: site.address,
             lat: NearbyRequest.round(shown.lat), lng: NearbyRequest.round(shown.lng), coord: coord, hours: site.hours, schedule: days,
             exceptions: exceptions.map { SiteExceptionDTO(id: $0.id ?? 0, from: $0.fromOn, to: $0.toOn, hours: $0.hours, closed: $0.hours.isEmpty, note: $0.note) },
-            amenities: try await amenities(site), openToNonMembers: site.openToNonMembers, stepFree: site.stepFree, phone: site.phone,
+            amenities: l.amenities[id] ?? [], openToNonMembers: site.openToNonMembers, stepFree: site.stepFree, phone: site.phone,
             state: site.state, verifiedOn: site.verifiedOn,
             stale: SiteRules.isStale(verifiedOn: site.verifiedDate, today: ShanghaiClock.today(now)), openNow: open,
             nextChange: next.map { SiteDTO.NextChange(open: $0.open, at: CalendarDate(dayNumber: $0.day).description + "T" + DayInterval.clock($0.minute)) },
@@ -130,8 +158,10 @@ struct SiteService {
         let query = try await query(f)
         let total = try await query.count()
         let rows = try await query.sort(\.$id, .descending).range(paging.offset..<(paging.offset + paging.per)).all()
+        // The page's organisations, types, exceptions and amenities in one query each, not per row.
+        let lookups = try await lookups(for: rows)
         var items: [SiteDTO] = []
-        for site in rows { items.append(try await detail(site)) }
+        for site in rows { items.append(try await detail(site, lookups: lookups)) }
         return Paged(items: items, page: paging.page, per: paging.per, total: total)
     }
 
