@@ -43,6 +43,8 @@ public struct GonghuiConfig: Sendable {
     /// Cookies marked `Secure` and HSTS sent (`GONGHUI_SECURE_COOKIES`); on by default when the
     /// public URL is https.
     public var secureCookies = false
+    /// Problems of bad rows after which an import stops (`ImportLimits`); tests lower it.
+    public var importMaxProblems = 10_000
 
     public init() {}
 
