@@ -43,6 +43,10 @@ public struct GonghuiConfig: Sendable {
     /// Cookies marked `Secure` and HSTS sent (`GONGHUI_SECURE_COOKIES`); on by default when the
     /// public URL is https.
     public var secureCookies = false
+    /// The proxies whose `X-Forwarded-For` is believed (`GONGHUI_TRUSTED_PROXIES`); none by default.
+    public var trustedProxies: [IPRange] = []
+    /// Requests per minute per address for each public form and for sign-in (`GONGHUI_RATE_LIMIT`); 0: off.
+    public var rateLimit = 20
     /// Problems of bad rows after which an import stops (`ImportLimits`); tests lower it.
     public var importMaxProblems = 10_000
 

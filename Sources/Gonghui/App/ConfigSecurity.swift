@@ -1,7 +1,8 @@
 import Foundation
 
 extension GonghuiConfig {
-    /// The settings that guard the public edge: the public address, TLS-only cookies.
+    /// The settings that guard the public edge: the public address, TLS-only cookies, the proxies
+    /// believed, the rate limit.
     static func parseSecurity(_ config: inout GonghuiConfig, _ value: (String) -> String?) throws(Problem) {
         if let url = value("GONGHUI_PUBLIC_URL") {
             let trimmed = url.hasSuffix("/") ? String(url.dropLast()) : url
@@ -19,6 +20,23 @@ extension GonghuiConfig {
             case "0", "false", "no", "off": config.secureCookies = false
             default: throw Problem(variable: "GONGHUI_SECURE_COOKIES", message: "must be true or false, got \(secure)")
             }
+        }
+        if let proxies = value("GONGHUI_TRUSTED_PROXIES") {
+            var ranges: [IPRange] = []
+            for part in proxies.split(separator: ",") where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+                guard let range = IPRange(String(part)) else {
+                    throw Problem(variable: "GONGHUI_TRUSTED_PROXIES",
+                                  message: "must be addresses or CIDR blocks separated by commas (10.0.0.0/8,::1), got \(part)")
+                }
+                ranges.append(range)
+            }
+            config.trustedProxies = ranges
+        }
+        if let limit = value("GONGHUI_RATE_LIMIT") {
+            guard let number = Int(limit), (0...100_000).contains(number) else {
+                throw Problem(variable: "GONGHUI_RATE_LIMIT", message: "must be requests per minute per address, 0 (off) to 100000, got \(limit)")
+            }
+            config.rateLimit = number
         }
     }
 }

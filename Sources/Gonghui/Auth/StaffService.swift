@@ -45,7 +45,7 @@ struct StaffService {
         if try await StaffUser.query(on: db).filter(\.$username == username!).count() > 0 {
             throw AppError.conflict("error.staff.usernameTaken", fields: [FieldIssue("username", "taken", "error.field.username.taken")])
         }
-        let hash = try await request.password.async.hash(input.password!)
+        let hash = try await request.application.passwordWork.hash(input.password!)
         let staff = StaffUser(username: username!, displayName: displayName!, passwordHash: hash, role: role!, orgID: try org!.requireID())
         try await db.transaction { tx in
             try await staff.create(on: tx)
@@ -80,7 +80,7 @@ struct StaffService {
         if let org, org.id != staff.orgID { staff.orgID = try org.requireID(); changed.append("orgId") }
         var revoke = false
         if let password = input.password, !password.isEmpty {
-            staff.passwordHash = try await request.password.async.hash(password)
+            staff.passwordHash = try await request.application.passwordWork.hash(password)
             changed.append("password")
             revoke = true
         }
@@ -89,10 +89,12 @@ struct StaffService {
             changed.append(disabled ? "disabled" : "enabled")
             revoke = revoke || disabled
         }
-        if input.unlock == true, staff.failedLogins > 0 || staff.lockedUntil != nil {
+        if input.unlock == true {
+            // The sign-in back-off of the account's name, from every address (see `SignIn`).
+            try await SignIn.unlock(staff.username, on: db)
+            if staff.failedLogins > 0 || staff.lockedUntil != nil { changed.append("unlocked") }
             staff.failedLogins = 0
             staff.lockedUntil = nil
-            changed.append("unlocked")
         }
         let target = try await Organization.find(staff.orgID, on: db)
         let (revokeTokens, changedFields) = (revoke, changed)

@@ -51,7 +51,11 @@ struct SignInPages: RouteCollection {
         } catch let error as AppError {
             let page = LoginPage(page: req.pageContext(), username: form.username ?? "",
                                  error: req.t(error.titleKey, error.args), next: next)
-            return try await req.view.render("auth/login", page).encodeResponse(status: error.status, for: req)
+            let response = try await req.view.render("auth/login", page).encodeResponse(status: error.status, for: req)
+            if let seconds = error.args["seconds"], error.status == .tooManyRequests || error.status == .serviceUnavailable {
+                response.headers.replaceOrAdd(name: .retryAfter, value: seconds)
+            }
+            return response
         }
     }
 
