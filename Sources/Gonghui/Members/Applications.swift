@@ -31,6 +31,7 @@ struct ApplicationService {
             if meeting == nil { issues.append(FieldIssue("meetingId", "notFound", "error.application.meetingUnknown")) }
         }
         guard issues.isEmpty, let facts else { throw AppError.invalid(issues) }
+        try await request.limitPerson("join", phone: facts.phone.value, idNumber: facts.residentID.value)
         let cipher = request.fieldCipher
         let index = cipher.blindIndex(facts.residentID.value)
         // Chosen union, else the street or district running the booth, else the city to assign.
@@ -248,9 +249,9 @@ struct ApplicationService {
 struct ApplicationController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let open = routes.grouped("member-applications")
-        open.post(use: submit)
-        open.post("status-code", use: sendStatusCode)
-        open.post("status", use: status)
+        open.grouped(AddressLimit("join")).post(use: submit)
+        open.grouped(AddressLimit("joinStatus")).post("status-code", use: sendStatusCode)
+        open.grouped(AddressLimit("joinStatus")).post("status", use: status)
     }
 
     func bootProtected(routes: any RoutesBuilder) {
