@@ -148,7 +148,15 @@ import VaporTesting
             let phone = try await app.token("jianwai")
             let laptop = try await app.token("jianwai")
             let me = try await StaffUser.query(on: app.db).filter(\.$username == "jianwai").first()!
-            let changed = try await app.send(.PATCH, "/api/v1/staff/\(me.id!)", laptop, json: "{\"password\":\"new-secret-99\"}")
+            // the current password is asked for
+            let unasked = try await app.send(.PATCH, "/api/v1/staff/\(me.id!)", laptop, json: "{\"password\":\"new-secret-99\"}")
+            #expect(unasked.status == .unprocessableEntity)
+            #expect(unasked.problemFields == ["currentPassword"])
+            let wrong = try await app.send(.PATCH, "/api/v1/staff/\(me.id!)", laptop,
+                                           json: "{\"password\":\"new-secret-99\",\"currentPassword\":\"not-it-123\"}")
+            #expect(wrong.problemFields == ["currentPassword"])
+            let changed = try await app.send(.PATCH, "/api/v1/staff/\(me.id!)", laptop,
+                                             json: "{\"password\":\"new-secret-99\",\"currentPassword\":\"\(Fixture.password)\"}")
             #expect(changed.status == .ok)
             #expect(try await app.send(.GET, "/api/v1/me", laptop).status == .ok)
             #expect(try await app.send(.GET, "/api/v1/me", phone).status == .unauthorized)

@@ -47,6 +47,9 @@ public struct GonghuiConfig: Sendable {
     public var trustedProxies: [IPRange] = []
     /// Requests per minute per address for each public form and for sign-in (`GONGHUI_RATE_LIMIT`); 0: off.
     public var rateLimit = 20
+    /// The bearer token Prometheus sends for `/metrics` (`GONGHUI_METRICS_TOKEN`); without one,
+    /// only a scrape from this machine itself (loopback, nothing forwarded) is answered.
+    public var metricsToken: String?
     /// Problems of bad rows after which an import stops (`ImportLimits`); tests lower it.
     public var importMaxProblems = 10_000
 

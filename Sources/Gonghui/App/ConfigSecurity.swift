@@ -1,6 +1,14 @@
 import Foundation
 
 extension GonghuiConfig {
+    /// The site's own address for links printed for phones (a QR code): the public URL, else where
+    /// this server listens. Never a request's `Host`, which whoever sends the request writes.
+    var linkBase: String {
+        if let publicURL { return publicURL }
+        let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+        return "http://\(shown.contains(":") ? "[\(shown)]" : shown):\(port)"
+    }
+
     /// The settings that guard the public edge: the public address, TLS-only cookies, the proxies
     /// believed, the rate limit.
     static func parseSecurity(_ config: inout GonghuiConfig, _ value: (String) -> String?) throws(Problem) {
@@ -31,6 +39,12 @@ extension GonghuiConfig {
                 ranges.append(range)
             }
             config.trustedProxies = ranges
+        }
+        if let token = value("GONGHUI_METRICS_TOKEN") {
+            guard token.count >= 16, token.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                throw Problem(variable: "GONGHUI_METRICS_TOKEN", message: "must be at least 16 characters without spaces (openssl rand -hex 24)")
+            }
+            config.metricsToken = token
         }
         if let limit = value("GONGHUI_RATE_LIMIT") {
             guard let number = Int(limit), (0...100_000).contains(number) else {

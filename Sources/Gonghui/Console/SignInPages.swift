@@ -44,6 +44,7 @@ struct SignInPages: RouteCollection {
             let staff = try await SignIn.attempt(username: form.username ?? "", password: form.password ?? "", on: req)
             try await req.renewSession()
             req.session.data[SessionAuthMiddleware.key] = String(try staff.requireID())
+            req.session.data[SessionAuthMiddleware.stampKey] = SessionAuthMiddleware.stamp(staff)
             let org = try await Organization.find(staff.orgID, on: req.db)
             try await req.audit.record("auth.login", targetType: "staff", targetID: staff.id, org: org,
                                        actor: (try staff.requireID(), staff.username), details: ["via": "console"])

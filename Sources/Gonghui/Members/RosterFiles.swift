@@ -28,8 +28,9 @@ enum RosterFiles {
 
     /// The upload in a temporary file, for the import to read in the background.
     static func saveUpload(_ req: Request, _ body: ByteBuffer) async throws -> String {
-        let path = FileManager.default.temporaryDirectory.path + "/gonghui-import-\(UUID().uuidString)"
+        let path = PrivateFiles.path("import")
         try await req.fileio.writeFile(body, at: path)
+        _ = chmod(path, 0o600)
         return path
     }
 
@@ -85,7 +86,7 @@ enum RosterFiles {
     }
 
     static func exportPath(_ format: String) -> String {
-        FileManager.default.temporaryDirectory.path + "/gonghui-export-\(UUID().uuidString).\(format)"
+        PrivateFiles.path("export", ext: format)
     }
 
     private static func stream(_ req: Request, _ path: String, name: String, format: String) async throws -> Response {
