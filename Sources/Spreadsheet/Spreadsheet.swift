@@ -2,7 +2,7 @@
 //
 // No Vapor, no database. Depends on Foundation, Glibc (iconv) and ZIPFoundation.
 // The readers are pull-based (`next()`), read the file in chunks and keep memory bounded
-// regardless of the number of rows (XLSX shared strings are held in memory).
+// regardless of the number of rows (XLSX shared strings are held in memory, within SpreadsheetLimits).
 
 import Foundation
 #if canImport(Glibc)
@@ -61,14 +61,14 @@ public enum Cell: Sendable, Equatable {
 
 public enum Spreadsheet {
     /// Picks by content (zip magic "PK\u{3}\u{4}" → XLSX) and falls back to CSV. Never trusts the extension alone.
-    public static func open(path: String) throws -> any RowReader {
+    public static func open(path: String, limits: SpreadsheetLimits = SpreadsheetLimits()) throws -> any RowReader {
         let magic = try readPrefix(path: path, count: 8)
         if magic.isEmpty {
             throw SpreadsheetError(.notSpreadsheet, "The file is empty.")
         }
         if magic.count >= 4, magic[0] == 0x50, magic[1] == 0x4B,
            (magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6) || (magic[2] == 7 && magic[3] == 8) {
-            return try XLSXRowReader(path: path)
+            return try XLSXRowReader(path: path, limits: limits)
         }
         if magic.count >= 8, magic[0] == 0xD0, magic[1] == 0xCF, magic[2] == 0x11, magic[3] == 0xE0,
            magic[4] == 0xA1, magic[5] == 0xB1, magic[6] == 0x1A, magic[7] == 0xE1 {

@@ -30,12 +30,14 @@ public final class XLSXRowReader: RowReader {
     private var inSheetData = false
     private var sawRoot = false
     private var lastRow = 0
+    private var rowElements = 0
+    private let limits: SpreadsheetLimits
 
     static let maxColumns = 16_384
     static let maxSmallPart = 64 * 1024 * 1024
-    static let maxSharedStrings = 512 * 1024 * 1024
 
-    public init(path: String) throws {
+    public init(path: String, limits: SpreadsheetLimits = SpreadsheetLimits()) throws {
+        self.limits = limits
         let zip = try ZipDirectory(path: path)
         totalBytes = Int(zip.fileSize)
 
@@ -89,8 +91,9 @@ public final class XLSXRowReader: RowReader {
             throw SpreadsheetError(.noWorksheet, "The workbook contains no worksheet.")
         }
 
+        try limits.check(sheetEntry, max: limits.maxSheetBytes)
         if let e = zip.entry(sharedStringsPath) {
-            sharedStrings = try Self.parseSharedStrings(zip: zip, entry: e)
+            sharedStrings = try Self.parseSharedStrings(zip: zip, entry: e, limits: limits)
         } else {
             sharedStrings = []
         }
@@ -101,7 +104,7 @@ public final class XLSXRowReader: RowReader {
         }
         date1904 = is1904
         sheetSize = sheetEntry.uncompressedSize
-        stream = ZipEntryStream(directory: zip, entry: sheetEntry, limit: nil)
+        stream = ZipEntryStream(directory: zip, entry: sheetEntry, limit: Int(clamping: limits.maxSheetBytes))
         tokenizer = XMLTokenizer(source: stream, partName: sheetEntry.path)
     }
 
@@ -151,6 +154,10 @@ public final class XLSXRowReader: RowReader {
                         rowNumber = lastRow + 1
                     }
                     lastRow = rowNumber
+                    rowElements += 1
+                    if rowElements > limits.maxRows || rowNumber > limits.maxRows {
+                        throw SpreadsheetError(.tooLarge, "The worksheet has rows beyond row \(limits.maxRows).")
+                    }
                     if t.selfClosing { continue }
                     if let row = try readCells(rowNumber: rowNumber) { return row }
                 }
@@ -194,6 +201,9 @@ public final class XLSXRowReader: RowReader {
                 } else if inT && phoneticDepth == 0 {
                     inline.append(contentsOf: t.text)
                 }
+                if value.count > limits.maxCellBytes || inline.count > limits.maxCellBytes {
+                    throw SpreadsheetError(.tooLarge, "A cell in row \(rowNumber) is longer than a cell in Excel can be.")
+                }
             case .start:
                 if !inCell {
                     if t.nameIs("c") {
@@ -235,7 +245,7 @@ public final class XLSXRowReader: RowReader {
                         inCell = false
                         inV = false
                         let text = try cellText(type: type, style: style, value: value, inline: hasInline ? inline : nil)
-                        if !text.isEmpty {
+                        if !text.isEmpty && column < limits.maxColumns {
                             if column >= cells.count {
                                 cells.append(contentsOf: repeatElement("", count: column - cells.count))
                                 cells.append(text)
@@ -460,15 +470,26 @@ public final class XLSXRowReader: RowReader {
         return (ids, is1904)
     }
 
-    static func parseSharedStrings(zip: ZipDirectory, entry: ZipEntryInfo) throws -> [String] {
-        let stream = ZipEntryStream(directory: zip, entry: entry, limit: maxSharedStrings)
+    static func parseSharedStrings(zip: ZipDirectory, entry: ZipEntryInfo, limits: SpreadsheetLimits) throws -> [String] {
+        // The XML may be bigger than the text it holds (markup, phonetic runs), not unboundedly so.
+        let maxXML = UInt64(limits.maxSharedStringBytes) * 4
+        try limits.check(entry, max: maxXML)
+        let stream = ZipEntryStream(directory: zip, entry: entry, limit: Int(clamping: maxXML))
         defer { stream.cancel() }
         let t = XMLTokenizer(source: stream, partName: entry.path)
         var out: [String] = []
+        var held = 0
         var inSI = false
         var inT = false
         var phoneticDepth = 0
         var buf: [UInt8] = []
+        func keep(_ text: String) throws {
+            held += text.utf8.count
+            out.append(text)
+            if out.count > limits.maxSharedStrings || held > limits.maxSharedStringBytes {
+                throw SpreadsheetError(.tooLarge, "\(entry.path) holds more shared strings than a roster needs.")
+            }
+        }
         while true {
             switch try t.next() {
             case .eof:
@@ -476,7 +497,7 @@ public final class XLSXRowReader: RowReader {
                 return out
             case .start:
                 if t.nameIs("si") {
-                    if t.selfClosing { out.append(""); continue }
+                    if t.selfClosing { try keep(""); continue }
                     inSI = true
                     buf.removeAll(keepingCapacity: true)
                     phoneticDepth = 0
@@ -485,7 +506,7 @@ public final class XLSXRowReader: RowReader {
                 }
             case .end:
                 if t.nameIs("si") {
-                    if inSI { out.append(unescapeOOXML(String(decoding: buf, as: UTF8.self))) }
+                    if inSI { try keep(unescapeOOXML(String(decoding: buf, as: UTF8.self))) }
                     inSI = false
                     inT = false
                 } else if t.nameIs("t") {
@@ -496,8 +517,8 @@ public final class XLSXRowReader: RowReader {
             case .text:
                 if inSI && inT && phoneticDepth == 0 {
                     buf.append(contentsOf: t.text)
-                    if buf.count > XMLTokenizer.maxTokenBytes {
-                        throw SpreadsheetError(.tooLarge, "\(entry.path): a shared string is larger than 32 MiB.")
+                    if buf.count > limits.maxCellBytes {
+                        throw SpreadsheetError(.tooLarge, "\(entry.path): a shared string is longer than a cell in Excel can be.")
                     }
                 }
             }

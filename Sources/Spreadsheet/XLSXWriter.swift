@@ -38,7 +38,8 @@ public final class XLSXWriter {
         let dir = (FileManager.default.temporaryDirectory.path as NSString)
             .appendingPathComponent("xlsxwriter-\(UUID().uuidString)")
         do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            // Private: the rows being written may hold whole ID numbers.
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw SpreadsheetError(.unreadable, "Cannot create a temporary directory: \(error.localizedDescription)")
         }

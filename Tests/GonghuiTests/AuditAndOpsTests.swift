@@ -19,13 +19,16 @@ import VaporTesting
         }
     }
 
+    /// "From where" is the client a configured proxy forwarded for (see SignInAbuseTests for a forged header).
     @Test func recordsWhoWhatWhichWhenAndFromWhere() async throws {
-        try await withApp { app in
+        try await withApp(configured: { $0.trustedProxies = [IPRange("127.0.0.1")!] }) { app in
             let f = try await Fixture.make(app)
             var auth = try await app.token("chaoyang")
             auth.add(name: "X-Forwarded-For", value: "203.0.113.7")
             auth.add(name: "X-Request-Id", value: "req-42")
-            _ = try await app.send(.PATCH, "/api/v1/orgs/\(f.jianwai.id!)", auth, json: "{\"chairName\":\"张伟\"}")
+            auth.add(name: .contentType, value: "application/json")
+            let tester = try app.testing(method: .running(hostname: "127.0.0.1", port: freePort()))
+            _ = try await tester.sendRequest(.PATCH, "/api/v1/orgs/\(f.jianwai.id!)", headers: auth, body: ByteBuffer(string: "{\"chairName\":\"张伟\"}"))
             let event = try #require(try await AuditEvent.query(on: app.db).filter(\.$action == "org.update").first())
             #expect(event.actorUsername == "chaoyang")
             #expect(event.targetType == "org" && event.targetID == String(f.jianwai.id!))
@@ -62,7 +65,8 @@ import VaporTesting
             #expect(health.status == .ok)
             #expect(health.headers.first(name: "X-Request-Id")?.isEmpty == false)
             #expect(try await app.send(.GET, "/readyz").status == .ok)
-            let metrics = try await app.send(.GET, "/metrics")
+            // /metrics answers this machine (see SecurityTests for the token and the world)
+            let metrics = try await app.testing(method: .running(hostname: "127.0.0.1", port: freePort())).sendRequest(.GET, "/metrics")
             #expect(metrics.status == .ok)
             #expect(metrics.body.string.contains("http_requests_total"))
             let spec = try await app.send(.GET, "/openapi.yaml")

@@ -7,17 +7,17 @@ import Glibc
 
 // MARK: - helpers
 
-private func tempPath(_ ext: String) -> String {
+func tempPath(_ ext: String) -> String {
     (NSTemporaryDirectory() as NSString).appendingPathComponent("sheet-test-\(UUID().uuidString).\(ext)")
 }
 
-private func writeTemp(_ bytes: [UInt8], ext: String = "csv") -> String {
+func writeTemp(_ bytes: [UInt8], ext: String = "csv") -> String {
     let p = tempPath(ext)
     _ = FileManager.default.createFile(atPath: p, contents: Data(bytes))
     return p
 }
 
-private func readAll(_ r: any RowReader) throws -> [SheetRow] {
+func readAll(_ r: any RowReader) throws -> [SheetRow] {
     var rows: [SheetRow] = []
     while let row = try r.next() { rows.append(row) }
     return rows
@@ -44,7 +44,7 @@ private func iconvEncode(_ s: String, to charset: String) -> [UInt8] {
     return Array(output[0..<(output.count - outLeft)])
 }
 
-private func expectError(_ code: SpreadsheetError.Code, _ body: () throws -> Void,
+func expectError(_ code: SpreadsheetError.Code, _ body: () throws -> Void,
                          sourceLocation: SourceLocation = #_sourceLocation) {
     do {
         try body()
@@ -62,15 +62,15 @@ private func openAndReadAll(_ path: String) throws -> [SheetRow] {
 
 /// A minimal zip writer for crafted test workbooks. `rawDeflate` entries are written as method 8 with the
 /// given bytes as the compressed data (used to build hostile archives).
-private struct TestZip {
-    var entries: [(name: String, data: [UInt8], rawDeflate: Bool, declaredSize: Int)] = []
+struct TestZip {
+    var entries: [(name: String, data: [UInt8], rawDeflate: Bool, declaredSize: Int, crc: UInt32?)] = []
 
     mutating func add(_ name: String, _ text: String) {
-        entries.append((name, Array(text.utf8), false, text.utf8.count))
+        entries.append((name, Array(text.utf8), false, text.utf8.count, nil))
     }
 
-    mutating func addRawDeflate(_ name: String, _ bytes: [UInt8], declaredSize: Int) {
-        entries.append((name, bytes, true, declaredSize))
+    mutating func addRawDeflate(_ name: String, _ bytes: [UInt8], declaredSize: Int, crc: UInt32? = nil) {
+        entries.append((name, bytes, true, declaredSize, crc))
     }
 
     static func crc32(_ data: [UInt8]) -> UInt32 {
@@ -92,7 +92,7 @@ private struct TestZip {
         func u32(_ v: UInt32, _ a: inout [UInt8]) { for s in [0, 8, 16, 24] { a.append(UInt8((v >> UInt32(s)) & 0xFF)) } }
         for e in entries {
             let name = Array(e.name.utf8)
-            let crc = e.rawDeflate ? 0 : Self.crc32(e.data)
+            let crc = e.crc ?? (e.rawDeflate ? 0 : Self.crc32(e.data))
             let offset = UInt32(out.count)
             u32(0x0403_4B50, &out); u16(20, &out); u16(0, &out); u16(e.rawDeflate ? 8 : 0, &out)
             u16(0, &out); u16(0, &out); u32(crc, &out)
@@ -112,11 +112,11 @@ private struct TestZip {
     }
 }
 
-private let mainNS = "xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\""
-private let relNS = "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\""
+let mainNS = "xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\""
+let relNS = "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\""
 
 /// A workbook with the given sheet XML body (inside <sheetData>), optional styles and shared strings.
-private func craftedWorkbook(sheetData: String, styles: String? = nil, sharedStrings: String? = nil,
+func craftedWorkbook(sheetData: String, styles: String? = nil, sharedStrings: String? = nil,
                              date1904: Bool = false, sheetXML: String? = nil) -> [UInt8] {
     var z = TestZip()
     z.add("[Content_Types].xml", "<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>")

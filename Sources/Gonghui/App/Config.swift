@@ -57,6 +57,15 @@ public struct GonghuiConfig: Sendable {
     /// Cookies marked `Secure` and HSTS sent (`GONGHUI_SECURE_COOKIES`); on by default when the
     /// public URL is https.
     public var secureCookies = false
+    /// The proxies whose `X-Forwarded-For` is believed (`GONGHUI_TRUSTED_PROXIES`); none by default.
+    public var trustedProxies: [IPRange] = []
+    /// Requests per minute per address for each public form and for sign-in (`GONGHUI_RATE_LIMIT`); 0: off.
+    public var rateLimit = 20
+    /// The bearer token Prometheus sends for `/metrics` (`GONGHUI_METRICS_TOKEN`); without one,
+    /// only a scrape from this machine itself (loopback, nothing forwarded) is answered.
+    public var metricsToken: String?
+    /// Problems of bad rows after which an import stops (`ImportLimits`); tests lower it.
+    public var importMaxProblems = 10_000
 
     public init() {}
 

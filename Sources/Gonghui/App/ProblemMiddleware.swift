@@ -56,6 +56,7 @@ struct ProblemMiddleware: AsyncMiddleware {
         do {
             let view = try await request.view.render("errors/error", ErrorPage(problem: problem, page: request.pageContext()))
             let response = try await view.encodeResponse(status: appError.status, for: request)
+            if let wait = headers.first(name: .retryAfter) { response.headers.replaceOrAdd(name: .retryAfter, value: wait) }
             return response
         } catch {
             request.logger.report(error: error)

@@ -60,6 +60,8 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.leaf.tags["t"] = TranslateTag()
     app.leaf.cache.isEnabled = app.environment.isRelease
     app.passwords.use(.bcrypt(cost: config.bcryptCost))
+    app.passwordWork = PasswordWork(cost: config.bcryptCost)
+    app.lifecycle.use(PasswordWork.Shutdown())
     app.decoyPasswordHash = try Bcrypt.hash("decoy-password-\(UUID())", cost: config.bcryptCost)
 
     app.sessions.use(.fluent)
@@ -94,6 +96,8 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
         AddIntakeGuards(),
         AddImportHeartbeat(),
         AddTextSearch(),
+        CreateThrottles(),
+        AddAddressIndexToCodes(),
     ])
     for module in Modules.all { try module.configure(app) }
 

@@ -7,10 +7,10 @@ import Vapor
 /// `/api/v1/appeals…`: intake and following for anyone, the queues and actions for staff.
 struct AppealController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
-        routes.post("appeals", use: submit)
+        routes.grouped(AddressLimit("appeal")).post("appeals", use: submit)
         routes.get("appeal-subjects", use: subjects)
-        routes.post("appeals", "follow", "code", use: followCode)
-        routes.post("appeals", "follow", use: follow)
+        routes.grouped(AddressLimit("appealFollow")).post("appeals", "follow", "code", use: followCode)
+        routes.grouped(AddressLimit("appealFollow")).post("appeals", "follow", use: follow)
         routes.post("appeals", "follow", "respond", use: respond)
     }
 
@@ -23,7 +23,9 @@ struct AppealController: RouteCollection {
 
     /// 201 with the tracking number; the same submission again answers 200 with the first one.
     @Sendable func submit(req: Request) async throws -> Response {
-        let (a, fresh) = try await AppealService(request: req).submit(try req.content.decode(AppealInput.self))
+        let input = try req.content.decode(AppealInput.self)
+        try await req.limitPerson("appeal", phone: input.phone, idNumber: nil)
+        let (a, fresh) = try await AppealService(request: req).submit(input)
         let body = AppealCreatedDTO(id: try a.requireID(), trackingNumber: a.trackingNumber, state: a.state, orgId: a.orgID, dueAt: a.dueAt)
         let response = try await body.encodeResponse(status: fresh ? .created : .ok, for: req)
         response.headers.replaceOrAdd(name: .location, value: "/api/v1/appeals/\(a.id ?? 0)")

@@ -8,10 +8,10 @@ import Vapor
 struct AppealPublicPages: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("appeal", use: form)
-        routes.post("appeal", use: submit)
+        routes.grouped(AddressLimit("appeal")).post("appeal", use: submit)
         routes.get("appeal", "follow", use: followForm)
-        routes.post("appeal", "follow", "code", use: followCode)
-        routes.post("appeal", "follow", use: follow)
+        routes.grouped(AddressLimit("appealFollow")).post("appeal", "follow", "code", use: followCode)
+        routes.grouped(AddressLimit("appealFollow")).post("appeal", "follow", use: follow)
         routes.post("appeal", "follow", "respond", use: respond)
     }
 
@@ -75,6 +75,7 @@ struct AppealPublicPages: RouteCollection {
     @Sendable func submit(req: Request) async throws -> Response {
         let form = try req.formFields()
         do {
+            try await req.limitPerson("appeal", phone: form.text("phone"), idNumber: nil)
             let (a, _) = try await AppealService(request: req).submit(Self.input(form, channel: "web"), idempotencyKey: form.text("_key"))
             let org = try await Organization.find(a.orgID, on: req.db)
             return try await req.view.render("appeals/done", DonePage(page: req.pageContext(), trackingNumber: TrackingNumber.display(a.trackingNumber),

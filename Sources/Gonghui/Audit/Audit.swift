@@ -52,12 +52,10 @@ struct Audit {
 extension Request {
     var audit: Audit { Audit(request: self) }
 
-    /// The peer's address, or the first X-Forwarded-For hop when a proxy in front sets it.
+    /// The peer's address, or, behind a configured proxy, the client it forwarded for (`ClientAddress`).
     var clientAddress: String? {
-        if let forwarded = headers.first(name: "X-Forwarded-For")?.split(separator: ",").first {
-            return String(forwarded.trimmingCharacters(in: .whitespaces).prefix(64))
-        }
-        return remoteAddress?.ipAddress
+        ClientAddress.resolve(remote: remoteAddress?.ipAddress, forwardedFor: headers[.xForwardedFor],
+                              trusted: application.gonghui.trustedProxies)
     }
 }
 

@@ -37,16 +37,24 @@ extension Request {
 /// Pages that need a signed-in user are behind `RequireStaffPage`.
 struct SessionAuthMiddleware: AsyncMiddleware {
     static let key = "staff"
+    /// A stamp of the password the session was signed in with: a password set since (a reset by
+    /// an administrator, a change on another device) ends every session signed in before it.
+    static let stampKey = "pw"
+
+    static func stamp(_ staff: StaffUser) -> String {
+        String(SHA256.hash(data: Data(staff.passwordHash.utf8)).hex.prefix(16))
+    }
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         request.storage[HasSessionKey.self] = true
         if let raw = request.session.data[Self.key], let id = Int(raw),
            let staff = try await StaffUser.find(id, on: request.db) {
-            if let scope = try await SignIn.scope(for: staff, on: request.db) {
+            if request.session.data[Self.stampKey] == Self.stamp(staff), let scope = try await SignIn.scope(for: staff, on: request.db) {
                 request.setScope(scope)
                 request.logger[metadataKey: "staff"] = .string(String(id))
             } else {
                 request.session.data[Self.key] = nil
+                request.session.data[Self.stampKey] = nil
             }
         }
         return try await next.respond(to: request)

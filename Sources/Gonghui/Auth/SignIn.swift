@@ -4,46 +4,81 @@ import Foundation
 import GonghuiCore
 import Vapor
 
-/// Checks a username and password, keeps the lock-out count, and audits every attempt.
-/// Shared by the API's token login and the console's session login.
+/// Checks a username and password, and audits every attempt. Shared by the API's token login and
+/// the console's session login.
+///
+/// Guessing is slowed, never turned into a lock anyone can set: each address has
+/// `GONGHUI_RATE_LIMIT` attempts a minute (429), and failures back off per username from one
+/// address (after 5) and per username from everywhere (after 20), each failure doubling the wait
+/// up to 15 minutes. While a name backs off, an attempt is answered exactly as a wrong password,
+/// whether the name exists or not, and nothing is hashed. The state is in the database (`Throttle`).
 enum SignIn {
+    static let freePerAddress = 5
+    static let freePerName = 20
+
     static func attempt(username rawUsername: String, password: String, on request: Request) async throws -> StaffUser {
         let username = (try? Credentials.username(rawUsername)) ?? ""
-        let now = Date()
+        let name = username.isEmpty ? "?" + String(rawUsername.lowercased().prefix(64)) : username
+        let address = request.clientAddress ?? "unknown"
+        let throttle = request.throttle
+        let limit = request.application.gonghui.rateLimit
+        if limit > 0, let wait = try await throttle.hit("login:addr:\(address)", limit: limit) {
+            throw AppError.tooMany(retryAfter: wait, "error.login.tooMany")
+        }
+        let buckets = buckets(name, address: address)
+        if try await throttle.blocked(buckets) != nil {
+            try await request.audit.record("auth.login.failed", details: ["username": String(name.prefix(32)), "reason": "backingOff"])
+            throw AppError(.unauthorized, "error.login.invalid")
+        }
+        let work = request.application.passwordWork
         guard let staff = try await StaffUser.query(on: request.db).filter(\.$username == username).first() else {
-            _ = try? await request.password.async.verify(password, created: request.application.decoyPasswordHash)
-            try await request.audit.record("auth.login.failed", details: ["username": String(username.prefix(32)), "reason": "unknownUser"])
+            _ = try await work.verify(password, created: request.application.decoyPasswordHash)
+            try await failed(name, address: address, staff: nil, on: request)
+            try await request.audit.record("auth.login.failed", details: ["username": String(name.prefix(32)), "reason": "unknownUser"])
             throw AppError(.unauthorized, "error.login.invalid")
         }
         let actor = (id: try staff.requireID(), username: staff.username)
         let org = try await Organization.find(staff.orgID, on: request.db)
-        if staff.lockState.isLocked(at: now.timeIntervalSince1970) {
-            try await request.audit.record("auth.login.failed", targetType: "staff", targetID: actor.id, org: org, actor: actor, details: ["reason": "locked"])
-            throw lockedError(staff, on: request)
-        }
-        let valid = (try? await request.password.async.verify(password, created: staff.passwordHash)) ?? false
+        let valid = try await work.verify(password, created: staff.passwordHash)
         guard valid, staff.disabledAt == nil else {
             if valid {
                 try await request.audit.record("auth.login.failed", targetType: "staff", targetID: actor.id, org: org, actor: actor, details: ["reason": "disabled"])
                 throw AppError(.unauthorized, "error.login.invalid")
             }
-            staff.lockState = staff.lockState.failing(at: now.timeIntervalSince1970)
-            try await staff.save(on: request.db)
-            let locked = staff.lockState.isLocked(at: now.timeIntervalSince1970)
+            try await failed(name, address: address, staff: staff, on: request)
             try await request.audit.record("auth.login.failed", targetType: "staff", targetID: actor.id, org: org, actor: actor,
-                                           details: ["reason": locked ? "lockedNow" : "password"])
-            throw locked ? lockedError(staff, on: request) : AppError(.unauthorized, "error.login.invalid")
+                                           details: ["reason": "password"])
+            throw AppError(.unauthorized, "error.login.invalid")
         }
+        try await throttle.clear(buckets)
         staff.failedLogins = 0
         staff.lockedUntil = nil
-        staff.lastLoginAt = now
+        staff.lastLoginAt = Date()
         try await staff.save(on: request.db)
         return staff
     }
 
-    static func lockedError(_ staff: StaffUser, on request: Request) -> AppError {
-        let minutes = max(1, Int(((staff.lockedUntil ?? Date()).timeIntervalSinceNow / 60).rounded(.up)))
-        return AppError(.locked, "error.login.locked", args: ["minutes": String(minutes)])
+    static func buckets(_ name: String, address: String) -> [String] {
+        ["login:name:\(name)", "login:pair:\(name)|\(address)"]
+    }
+
+    /// Counts a failure for the name from this address and from everywhere; an account shows the
+    /// name's back-off as `locked` (its `locked_until`), which an administrator can lift.
+    private static func failed(_ name: String, address: String, staff: StaffUser?, on request: Request) async throws {
+        let throttle = request.throttle
+        try await throttle.fail("login:pair:\(name)|\(address)", free: freePerAddress)
+        let everywhere = try await throttle.fail("login:name:\(name)", free: freePerName)
+        guard let staff else { return }
+        staff.failedLogins = everywhere.failures
+        staff.lockedUntil = everywhere.blockedUntil > 0 ? Date(timeIntervalSince1970: Double(everywhere.blockedUntil)) : nil
+        try await staff.save(on: request.db)
+    }
+
+    /// Lifts every back-off of an account's name (an administrator's unlock).
+    static func unlock(_ username: String, on db: any Database) async throws {
+        let throttle = Throttle(db: db)
+        try await throttle.clear(["login:name:\(username)"])
+        try await throttle.clear(prefix: "login:pair:\(username)|")
     }
 
     /// The scope of a signed-in account; nil when it is disabled or its node is gone.

@@ -30,6 +30,8 @@ struct StaffDTO: Content {
 struct StaffInput: Decodable, Sendable {
     var username: String?
     var password: String?
+    /// Needed to change one's own password.
+    var currentPassword: String?
     var displayName: String?
     var role: String?
     var orgId: Int?

@@ -45,7 +45,7 @@ struct StaffService {
         if try await StaffUser.query(on: db).filter(\.$username == username!).count() > 0 {
             throw AppError.conflict("error.staff.usernameTaken", fields: [FieldIssue("username", "taken", "error.field.username.taken")])
         }
-        let hash = try await request.password.async.hash(input.password!)
+        let hash = try await request.application.passwordWork.hash(input.password!)
         let staff = StaffUser(username: username!, displayName: displayName!, passwordHash: hash, role: role!, orgID: try org!.requireID())
         try await db.transaction { tx in
             try await staff.create(on: tx)
@@ -58,9 +58,20 @@ struct StaffService {
     func update(_ id: Int, _ input: StaffInput) async throws -> StaffUser {
         let scope = try request.scope
         let staff = try await find(id)
-        try scope.require(scope.role.managesAccounts && scope.role.canGrant(staff.role) && id != scope.staffID
-            || id == scope.staffID && input.role == nil && input.orgId == nil && input.disabled == nil && input.unlock == nil)
+        let isSelf = id == scope.staffID
+        try scope.require(!isSelf && Self.manages(scope, staff)
+            || isSelf && input.role == nil && input.orgId == nil && input.disabled == nil && input.unlock == nil)
         var v = Validator()
+        if isSelf, let password = input.password, !password.isEmpty {
+            // Changing one's own password asks for the current one: a session left open is not enough.
+            if let current = input.currentPassword, !current.isEmpty {
+                if try await !request.application.passwordWork.verify(current, created: staff.passwordHash) {
+                    v.add("currentPassword", "wrong", "error.field.currentPassword.wrong")
+                }
+            } else {
+                v.add("currentPassword", "required")
+            }
+        }
         var changed: [String] = []
         if let name = v.text(input.displayName, "displayName", required: false, max: 50), name != staff.displayName {
             staff.displayName = name
@@ -80,7 +91,7 @@ struct StaffService {
         if let org, org.id != staff.orgID { staff.orgID = try org.requireID(); changed.append("orgId") }
         var revoke = false
         if let password = input.password, !password.isEmpty {
-            staff.passwordHash = try await request.password.async.hash(password)
+            staff.passwordHash = try await request.application.passwordWork.hash(password)
             changed.append("password")
             revoke = true
         }
@@ -89,23 +100,36 @@ struct StaffService {
             changed.append(disabled ? "disabled" : "enabled")
             revoke = revoke || disabled
         }
-        if input.unlock == true, staff.failedLogins > 0 || staff.lockedUntil != nil {
+        if input.unlock == true {
+            // The sign-in back-off of the account's name, from every address (see `SignIn`).
+            try await SignIn.unlock(staff.username, on: db)
+            if staff.failedLogins > 0 || staff.lockedUntil != nil { changed.append("unlocked") }
             staff.failedLogins = 0
             staff.lockedUntil = nil
-            changed.append("unlocked")
         }
         let target = try await Organization.find(staff.orgID, on: db)
         let (revokeTokens, changedFields) = (revoke, changed)
         try await db.transaction { tx in
             try await staff.save(on: tx)
-            // Changing one's own password signs out every other device, not this one.
+            // Changing one's own password signs out every other device, not this one. The console's
+            // sessions end by their password stamp (SessionAuthMiddleware); this one gets the new stamp.
             if revokeTokens { try await Tokens.revokeAll(staffID: id, except: id == scope.staffID ? request.apiTokenID : nil, on: tx) }
             if !changedFields.isEmpty {
                 try await request.audit.record("staff.update", targetType: "staff", targetID: id, org: target,
                                                details: ["fields": changedFields.joined(separator: ",")], on: tx)
             }
         }
+        if isSelf, changed.contains("password"), request.storage[HasSessionKey.self] == true {
+            request.session.data[SessionAuthMiddleware.stampKey] = SessionAuthMiddleware.stamp(staff)
+        }
         return staff
+    }
+
+    /// Another account may be changed (its password reset, disabled, moved) only from a higher
+    /// rank, or from a node above its own: never by an equal bound to the same node.
+    static func manages(_ scope: Scope, _ staff: StaffUser) -> Bool {
+        scope.role.managesAccounts && scope.role.canGrant(staff.role)
+            && (staff.role.rank < scope.role.rank || staff.orgID != scope.rootID)
     }
 
     // MARK: - checks

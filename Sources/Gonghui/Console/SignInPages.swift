@@ -44,6 +44,7 @@ struct SignInPages: RouteCollection {
             let staff = try await SignIn.attempt(username: form.username ?? "", password: form.password ?? "", on: req)
             try await req.renewSession()
             req.session.data[SessionAuthMiddleware.key] = String(try staff.requireID())
+            req.session.data[SessionAuthMiddleware.stampKey] = SessionAuthMiddleware.stamp(staff)
             let org = try await Organization.find(staff.orgID, on: req.db)
             try await req.audit.record("auth.login", targetType: "staff", targetID: staff.id, org: org,
                                        actor: (try staff.requireID(), staff.username), details: ["via": "console"])
@@ -51,7 +52,11 @@ struct SignInPages: RouteCollection {
         } catch let error as AppError {
             let page = LoginPage(page: req.pageContext(), username: form.username ?? "",
                                  error: req.t(error.titleKey, error.args), next: next)
-            return try await req.view.render("auth/login", page).encodeResponse(status: error.status, for: req)
+            let response = try await req.view.render("auth/login", page).encodeResponse(status: error.status, for: req)
+            if let seconds = error.args["seconds"], error.status == .tooManyRequests || error.status == .serviceUnavailable {
+                response.headers.replaceOrAdd(name: .retryAfter, value: seconds)
+            }
+            return response
         }
     }
 

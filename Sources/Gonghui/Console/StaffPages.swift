@@ -66,6 +66,7 @@ struct StaffPages: RouteCollection {
         var username: String?
         var displayName: String?
         var password: String?
+        var currentPassword: String?
         var role: String?
         var orgId: String?
         var disabled: String?
@@ -75,7 +76,7 @@ struct StaffPages: RouteCollection {
         var findOrg: String?
 
         var input: StaffInput {
-            StaffInput(username: username, password: password, displayName: displayName, role: role,
+            StaffInput(username: username, password: password, currentPassword: currentPassword, displayName: displayName, role: role,
                        orgId: orgId.flatMap { $0.isEmpty ? nil : Int($0) ?? -1 },
                        disabled: disabled.map { $0 == "on" || $0 == "true" } ?? false, unlock: unlock == "on" || unlock == "true")
         }
@@ -127,7 +128,7 @@ struct StaffPages: RouteCollection {
 
     @Sendable func editForm(req: Request) async throws -> View {
         let staff = try await StaffService(request: req).find(try req.idParameter())
-        let form = StaffForm(username: staff.username, displayName: staff.displayName, password: nil, role: staff.role.rawValue,
+        let form = StaffForm(username: staff.username, displayName: staff.displayName, password: nil, currentPassword: nil, role: staff.role.rawValue,
                              orgId: String(staff.orgID), disabled: staff.disabledAt == nil ? nil : "on", unlock: nil)
         return try await render(req, form: form, staff: staff, errors: [:], summary: nil)
     }
@@ -139,8 +140,13 @@ struct StaffPages: RouteCollection {
             let staff = try await StaffService(request: req).find(id)
             return try await render(req, form: form, staff: staff, errors: [:], summary: nil).encodeResponse(for: req)
         }
+        var input = form.input
+        if id == (try req.scope).staffID {
+            // One's own form holds no role, node, disabling or unlocking (the page does not show them).
+            (input.role, input.orgId, input.disabled, input.unlock) = (nil, nil, nil, nil)
+        }
         do {
-            _ = try await StaffService(request: req).update(id, form.input)
+            _ = try await StaffService(request: req).update(id, input)
             return req.redirect(to: "/console/staff?done=saved")
         } catch let error as AppError where error.status == .unprocessableEntity || error.status == .conflict {
             let staff = try await StaffService(request: req).find(id)

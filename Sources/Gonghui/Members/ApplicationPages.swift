@@ -198,9 +198,8 @@ extension MemberPages {
         let org = try await scope.org(orgID, on: req.db)
         let meetingID = req.query[Int.self, at: "meeting"].flatMap { $0 > 0 ? $0 : nil }
         let streets = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(500).all()
-        let host = req.headers.first(name: .host) ?? "127.0.0.1:8080"
-        let scheme = req.headers.first(name: "X-Forwarded-Proto") == "https" ? "https" : "http"
-        var link = "\(scheme)://\(host)/join?org=\(orgID)"
+        let linkBase = req.application.gonghui.linkBase
+        var link = linkBase + "/join?org=\(orgID)"
         if let meetingID { link += "&meeting=\(meetingID)" }
         return try await req.view.render("members/booth", BoothPage(
             page: req.pageContext(), orgId: orgID, orgName: org.name, meetingId: meetingID, joinLink: link,

@@ -31,6 +31,7 @@ struct ApplicationService {
             if meeting == nil { issues.append(FieldIssue("meetingId", "notFound", "error.application.meetingUnknown")) }
         }
         guard issues.isEmpty, let facts else { throw AppError.invalid(issues) }
+        try await request.limitPerson("join", phone: facts.phone.value, idNumber: facts.residentID.value)
         let cipher = request.fieldCipher
         let index = cipher.blindIndex(facts.residentID.value)
         // Chosen union, else the street or district running the booth, else the city to assign.
@@ -51,9 +52,10 @@ struct ApplicationService {
     private static func file(_ input: ApplicationInput, facts: PersonFacts, index: String, org: Organization?, meeting: Meeting?,
                              target: Organization, request: Request, on tx: any Database) async throws -> MemberApplication {
         let cipher = request.fieldCipher
-        if try await Member.query(on: tx).filter(\.$idIndex == index).filter(\.$status == .active).first() != nil {
-            throw AppError.conflict("error.application.alreadyMember")
-        }
+        // An ID number that is already a member's is filed like any other, with the same answer: the
+        // public form must not tell anyone whose number belongs to a member. Approving it is refused
+        // (the member is there) and staff see why; the audit line says so.
+        let alreadyMember = try await Member.query(on: tx).filter(\.$idIndex == index).filter(\.$status == .active).first() != nil
         let application = try await MemberApplication.query(on: tx).filter(\.$idIndex == index)
             .filter(\.$status ~~ [.pending, .needsInfo]).first() ?? MemberApplication()
         let isNew = application.id == nil
@@ -76,7 +78,8 @@ struct ApplicationService {
         try await application.save(on: tx)
         try await request.audit.record(isNew ? "member.application.submit" : "member.application.resubmit",
                                        targetType: "memberApplication", targetID: try application.requireID(), org: target,
-                                       details: input.meetingId.map { ["meetingId": String($0)] } ?? [:], on: tx)
+                                       details: (input.meetingId.map { ["meetingId": String($0)] } ?? [:])
+                                           .merging(alreadyMember ? ["alreadyMember": "true"] : [:]) { $1 }, on: tx)
         return application
     }
 
@@ -248,9 +251,9 @@ struct ApplicationService {
 struct ApplicationController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let open = routes.grouped("member-applications")
-        open.post(use: submit)
-        open.post("status-code", use: sendStatusCode)
-        open.post("status", use: status)
+        open.grouped(AddressLimit("join")).post(use: submit)
+        open.grouped(AddressLimit("joinStatus")).post("status-code", use: sendStatusCode)
+        open.grouped(AddressLimit("joinStatus")).post("status", use: status)
     }
 
     func bootProtected(routes: any RoutesBuilder) {

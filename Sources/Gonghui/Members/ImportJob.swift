@@ -11,7 +11,7 @@ final class ImportJob: Model, @unchecked Sendable {
     @Field(key: "org_id") var orgID: Int
     @OptionalField(key: "staff_id") var staffID: Int?
     @Field(key: "file_name") var fileName: String
-    /// running, done, failed
+    /// running, done, failed, stopped (at the problem limit), interrupted
     @Field(key: "state") var state: String
     @Field(key: "total_bytes") var totalBytes: Int
     @Field(key: "bytes_read") var bytesRead: Int
@@ -22,6 +22,8 @@ final class ImportJob: Model, @unchecked Sendable {
     @OptionalField(key: "message") var message: String?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @OptionalField(key: "finished_at") var finishedAt: Date?
+    /// Written with each batch (AddImportHeartbeat): a job whose heartbeat stopped is not running.
+    @OptionalField(key: "heartbeat_at") var heartbeatAt: Date?
 
     init() {}
 }

@@ -116,8 +116,8 @@ enum UnionSearch {
 struct MemberSelfController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let auth = routes.grouped("member-auth")
-        auth.post("code", use: sendCode)
-        auth.post("login", use: login)
+        auth.grouped(AddressLimit("memberSignIn")).post("code", use: sendCode)
+        auth.grouped(AddressLimit("memberSignIn")).post("login", use: login)
         routes.get("unions", use: unions)
         let me = routes.grouped("me").grouped(MemberBearerMiddleware())
         me.get("card", use: card)

@@ -29,14 +29,20 @@ extension Application {
 }
 
 /// One-time codes by SMS for people without an account: applicants checking their application,
-/// members signing in and changing their number. Codes live 5 minutes; sending is limited per
-/// number (one a minute, ten a day) and per address (thirty an hour); a code takes five tries.
+/// members signing in and changing their number. Codes live 5 minutes; a code takes five tries.
+///
+/// Sending is counted per address and per number separately, so nobody can stop a member's phone
+/// getting codes by asking for them first: one address may ask for a number once a minute and ten
+/// times a day (a limit that holds that address only), and thirty times an hour for all numbers;
+/// a number gets at most ten codes an hour from everywhere together (a limit that lasts an hour,
+/// never a day, and keeps the phone from being flooded).
 struct OneTimeCodes {
     enum Purpose: String { case status, signIn, changePhone, appeal }
 
     static let lifetime: TimeInterval = 5 * 60
     static let resendAfter: TimeInterval = 60
-    static let perPhonePerDay = 10
+    static let perPhonePerAddressPerDay = 10
+    static let perPhonePerHour = 10
     static let perAddressPerHour = 30
     static let maxAttempts = 5
 
@@ -48,17 +54,22 @@ struct OneTimeCodes {
     func send(to phone: PhoneNumber, purpose: Purpose, deliver: Bool = true) async throws {
         let db = request.db
         let now = Date()
-        if let last = try await OneTimeCode.query(on: db).filter(\.$phone == phone.value).filter(\.$purpose == purpose.rawValue)
-            .sort(\.$createdAt, .descending).first(), let at = last.createdAt, now.timeIntervalSince(at) < Self.resendAfter {
+        let ip = request.clientAddress ?? "unknown"
+        let mine = OneTimeCode.query(on: db).filter(\.$phone == phone.value).filter(\.$ip == ip)
+        if let last = try await mine.copy().filter(\.$purpose == purpose.rawValue).sort(\.$createdAt, .descending).first(),
+           let at = last.createdAt, now.timeIntervalSince(at) < Self.resendAfter {
             throw AppError.tooMany(retryAfter: Int(Self.resendAfter - now.timeIntervalSince(at)) + 1, "error.otp.tooSoon")
         }
-        let today = try await OneTimeCode.query(on: db).filter(\.$phone == phone.value)
-            .filter(\.$createdAt > now.addingTimeInterval(-86_400)).count()
-        if today >= Self.perPhonePerDay { throw AppError.tooMany(retryAfter: 3600, "error.otp.dailyLimit") }
-        if let ip = request.clientAddress {
-            let fromAddress = try await OneTimeCode.query(on: db).filter(\.$ip == ip)
-                .filter(\.$createdAt > now.addingTimeInterval(-3600)).count()
-            if fromAddress >= Self.perAddressPerHour { throw AppError.tooMany(retryAfter: 600, "error.otp.addressLimit") }
+        if try await mine.copy().filter(\.$createdAt > now.addingTimeInterval(-86_400)).count() >= Self.perPhonePerAddressPerDay {
+            throw AppError.tooMany(retryAfter: 3600, "error.otp.dailyLimit")
+        }
+        let fromAddress = try await OneTimeCode.query(on: db).filter(\.$ip == ip)
+            .filter(\.$createdAt > now.addingTimeInterval(-3600)).count()
+        if fromAddress >= Self.perAddressPerHour { throw AppError.tooMany(retryAfter: 600, "error.otp.addressLimit") }
+        let hour = try await OneTimeCode.query(on: db).filter(\.$phone == phone.value)
+            .filter(\.$createdAt > now.addingTimeInterval(-3600)).sort(\.$createdAt).all(\.$createdAt)
+        if hour.count >= Self.perPhonePerHour, let oldest = hour.first ?? nil {
+            throw AppError.tooMany(retryAfter: Int(3600 - now.timeIntervalSince(oldest)) + 1, "error.otp.numberLimit")
         }
         let code = String(format: "%06d", Int.random(in: 0..<1_000_000))
         let record = OneTimeCode()
@@ -67,7 +78,7 @@ struct OneTimeCodes {
         record.codeHash = Self.hash(code, phone: phone.value, purpose: purpose)
         record.expiresAt = now.addingTimeInterval(Self.lifetime)
         record.attempts = 0
-        record.ip = request.clientAddress
+        record.ip = ip
         if !deliver { record.usedAt = now }
         try await record.create(on: db)
         guard deliver else { return }
@@ -117,4 +128,15 @@ extension AppError {
 
 extension Request {
     var oneTimeCodes: OneTimeCodes { OneTimeCodes(request: self) }
+}
+
+/// The codes sent from one address are counted for every request for a code.
+struct AddAddressIndexToCodes: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.createIndex("ix_codes_ip", on: OneTimeCode.schema, ["ip", "created_at"])
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.sql.drop(index: "ix_codes_ip").run()
+    }
 }

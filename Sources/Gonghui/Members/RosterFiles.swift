@@ -12,11 +12,10 @@ enum RosterFiles {
     /// Saves an upload to a temporary file and starts the import in the background.
     static func startImport(_ req: Request, union: Organization, fileName: String, body: ByteBuffer) async throws -> ImportJob {
         let scope = try req.scope
-        let dir = FileManager.default.temporaryDirectory.path
-        let path = "\(dir)/gonghui-import-\(UUID().uuidString)"
-        try await req.fileio.writeFile(body, at: path)
+        // The job first: an account with an import running is refused before anything is written.
         let job = try await RosterImports.makeJob(union: union, staffID: scope.staffID, fileName: fileName,
                                                   totalBytes: body.readableBytes, on: req.db)
+        let path = try await saveUpload(req, body)
         let app = req.application
         let lang = req.lang
         let actor = (scope.staffID, scope.username)
@@ -25,6 +24,14 @@ enum RosterFiles {
             _ = await RosterImports.execute(job: job, path: path, union: union, app: app, lang: lang, actor: actor, ip: ip, removeFile: true)
         })
         return job
+    }
+
+    /// The upload in a temporary file, for the import to read in the background.
+    static func saveUpload(_ req: Request, _ body: ByteBuffer) async throws -> String {
+        let path = PrivateFiles.path("import")
+        try await req.fileio.writeFile(body, at: path)
+        _ = chmod(path, 0o600)
+        return path
     }
 
     static func job(_ req: Request, _ id: Int) async throws -> ImportJob {
@@ -48,31 +55,50 @@ enum RosterFiles {
         return format
     }
 
-    /// A table as a download; the XLSX goes through a temporary file, streamed and then removed.
+    /// A table as a download; the file is written first, streamed and then removed.
     static func download(_ req: Request, name: String, format: String, header: [String], widths: [Double],
                          rows: (_ add: ([Cell]) throws -> Void) async throws -> Void) async throws -> Response {
-        let path = FileManager.default.temporaryDirectory.path + "/gonghui-export-\(UUID().uuidString).\(format)"
-        if format == "xlsx" {
-            let writer = try XLSXWriter(path: path, sheetName: name)
-            writer.setColumnWidths(widths)
-            try writer.addHeader(header)
-            try await rows { try writer.addRow($0) }
-            try writer.close()
-        } else {
-            FileManager.default.createFile(atPath: path, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            var buffer = Data(CSVFormat.utf8BOM)
-            buffer.append(Data(CSVFormat.line(header).utf8))
-            try await rows { cells in
-                buffer.append(Data(CSVFormat.line(cells.map(\.csvText)).utf8))
-                if buffer.count > 1 << 20 { handle.write(buffer); buffer.removeAll(keepingCapacity: true) }
-            }
-            handle.write(buffer)
+        let file = try ExportFile(path: exportPath(format), format: format, sheetName: name, header: header, widths: widths)
+        do {
+            try await rows { try file.add($0) }
+            try file.close()
+        } catch {
+            file.discard()
+            throw error
         }
-        let response = try await req.fileio.asyncStreamFile(at: path, onCompleted: { _ in
+        return try await stream(req, file.path, name: name, format: format)
+    }
+
+    /// The same for a big table read a batch at a time: each batch is written on the thread pool, so
+    /// a long export does not hold a thread that requests need.
+    static func downloadInBatches(_ req: Request, name: String, format: String, header: [String], widths: [Double],
+                                  rows: (_ write: ([[Cell]]) async throws -> Void) async throws -> Void) async throws -> Response {
+        let file = try ExportFile(path: exportPath(format), format: format, sheetName: name, header: header, widths: widths)
+        let pool = req.application.threadPool
+        do {
+            try await rows { try await file.write($0, on: pool) }
+            try await file.close(on: pool)
+        } catch {
+            file.discard()
+            throw error
+        }
+        return try await stream(req, file.path, name: name, format: format)
+    }
+
+    static func exportPath(_ format: String) -> String {
+        PrivateFiles.path("export", ext: format)
+    }
+
+    private static func stream(_ req: Request, _ path: String, name: String, format: String) async throws -> Response {
+        let response: Response
+        do {
+            response = try await req.fileio.asyncStreamFile(at: path, onCompleted: { _ in
+                try? FileManager.default.removeItem(atPath: path)
+            })
+        } catch {
             try? FileManager.default.removeItem(atPath: path)
-        })
+            throw error
+        }
         let stamp = ShanghaiClock.today().description
         let filename = "\(name)-\(stamp).\(format)"
         response.headers.contentType = format == "xlsx"
@@ -97,7 +123,8 @@ enum RosterFiles {
                                    details: ["rows": String(total), "format": format, "search": MemberQuery.describe(filter.q)])
         let db = req.db
         let lang = req
-        return try await download(req, name: "members", format: format, header: header, widths: [20, 10, 22, 6, 14, 28, 22, 28, 12, 10]) { add in
+        return try await downloadInBatches(req, name: "members", format: format, header: header,
+                                           widths: [20, 10, 22, 6, 14, 28, 22, 28, 12, 10]) { write in
             var lastID = Int.max
             var orgNames: [Int: String] = [:]
             while true {
@@ -107,14 +134,17 @@ enum RosterFiles {
                 if !missing.isEmpty {
                     for org in try await Organization.query(on: db).filter(\.$id ~~ Array(missing)).all() { orgNames[org.id ?? 0] = org.name }
                 }
+                var rows: [[Cell]] = []
+                rows.reserveCapacity(batch.count)
                 for member in batch {
                     let id = (try? cipher.open(member.idCipher)) ?? ""
-                    try add([.text(member.cardNumber), .text(member.name), .text(whole ? id : ResidentID.mask(id)),
+                    rows.append([.text(member.cardNumber), .text(member.name), .text(whole ? id : ResidentID.mask(id)),
                              .text(lang.t(member.sex == "M" ? "member.sex.M" : "member.sex.F")),
                              .text(whole ? member.phone : PhoneNumber.mask(member.phone)), .text(member.employerName ?? ""),
                              .text(member.employerCreditCode ?? ""), .text(orgNames[member.orgID] ?? ""), .text(member.joinedOn),
                              .text(lang.t("member.status.\(member.status.rawValue)"))])
                 }
+                try await write(rows)
                 lastID = batch.last?.id ?? 0
             }
         }
@@ -195,13 +225,15 @@ struct RosterFileController: RouteCollection {
         ImportJobDTO(try await RosterFiles.job(req, try req.idParameter()))
     }
 
+    /// The rows not imported, read and written a batch at a time, the writing on the thread pool.
     @Sendable func problems(req: Request) async throws -> Response {
         let job = try await RosterFiles.job(req, try req.idParameter())
         let format = try RosterFiles.format(req)
-        let rows = try await ImportReport.rows(jobID: try job.requireID(), on: req.db)
-        return try await RosterFiles.download(req, name: "import-\(job.id ?? 0)-problems", format: format,
-                                              header: ImportReport.header(req.application.localizer, req.lang), widths: [8, 18, 14, 60]) { add in
-            for row in rows { try add([.integer(Int64(row[0]) ?? 0), .text(row[1]), .text(row[2]), .text(row[3])]) }
+        let jobID = try job.requireID()
+        return try await RosterFiles.downloadInBatches(req, name: "import-\(jobID)-problems", format: format,
+                                                       header: ImportReport.header(req.application.localizer, req.lang),
+                                                       widths: [8, 18, 14, 60]) { write in
+            try await ImportReport.batches(jobID: jobID, on: req.db, write)
         }
     }
 

@@ -70,6 +70,8 @@ struct RosterImporter {
     var today = ShanghaiClock.today()
     /// Rows per transaction; nil: about a tenth of the file (see `batchSize(forBytes:)`).
     var batchSize: Int?
+    /// Problems of bad rows after which the import stops (`ImportLimits`).
+    var maxProblems = ImportLimits.maxProblems
 
     /// About ten steps of progress for any file, within 2,000 and 100,000 rows per transaction.
     /// Bigger transactions cost less per row: an index page that many rows of a batch touch is
@@ -83,6 +85,9 @@ struct RosterImporter {
     struct Outcome: Sendable {
         var progress: ImportProgress
         var missingColumns: [String] = []
+        /// The line the import stopped at, its problem limit reached.
+        var stoppedAt: Int?
+        var budget = ProblemBudget(max: ImportLimits.maxProblems)
     }
 
     private struct Good {
@@ -119,6 +124,8 @@ struct RosterImporter {
         }
 
         let batchSize = self.batchSize ?? Self.batchSize(forBytes: reader.totalBytes)
+        var budget = ProblemBudget(max: maxProblems)
+        var stoppedAt: Int?
         var seen: [String: Int] = [:]
         var good: [Good] = []
         var problems: [SQLiteMemberWriter.Problem] = []
@@ -135,10 +142,12 @@ struct RosterImporter {
         var pending: Task<(Int, Int), any Error>?
         let sqliteWriter = try await SQLiteMemberWriter.open(for: db, source: "import", cardPrefix: cardPrefix)
 
-        func writeBatch(_ batch: [Good], _ batchProblems: [SQLiteMemberWriter.Problem], _ snapshot: ImportProgress) async throws -> (Int, Int) {
+        /// Writes a batch and its problems: those of bad rows, and of rows already registered up to `room`.
+        func writeBatch(_ batch: [Good], _ batchProblems: [SQLiteMemberWriter.Problem], _ snapshot: ImportProgress,
+                        room: Int) async throws -> (Int, Int) {
             if let sqliteWriter {
                 let report = SQLiteMemberWriter.Report(jobID: jobID, problems: batchProblems, progress: snapshot, lines: batch.map(\.line),
-                                                       duplicateColumn: idColumn, duplicateMessage: alreadyMember)
+                                                       duplicateColumn: idColumn, duplicateMessage: alreadyMember, duplicateRoom: room)
                 let inserted = try await sqliteWriter.write(batch.map(\.row), report: report)
                 return (inserted, batch.count - inserted)
             }
@@ -151,7 +160,7 @@ struct RosterImporter {
                     inserted = try await MemberBulk.insert(batch.map(\.row), source: "import", cardPrefix: cardPrefix, on: tx)
                 }
                 var all = batchProblems
-                for dup in batch where !inserted.contains(dup.index) {
+                for dup in batch.lazy.filter({ !inserted.contains($0.index) }).prefix(room) {
                     all.append(.init(line: dup.line, column: idColumn, code: "duplicate", message: alreadyMember))
                 }
                 for chunk in stride(from: 0, to: all.count, by: 500) {
@@ -181,6 +190,7 @@ struct RosterImporter {
             let (insertedCount, dupCount) = try await task.value
             progress.imported += insertedCount
             progress.duplicates += dupCount
+            _ = budget.list(bad: 0, found: dupCount)
             progress.bytesRead = reader.bytesRead
             try await report(progress)
         }
@@ -195,7 +205,10 @@ struct RosterImporter {
             var snapshot = progress
             snapshot.bytesRead = reader.bytesRead
             let frozen = snapshot
-            pending = Task { try await writeBatch(batch, batchProblems, frozen) }
+            // The batch's own problems are listed; its rows already registered while there is room.
+            _ = budget.list(bad: batchProblems.count, found: 0)
+            let room = max(0, budget.max - budget.listed)
+            pending = Task { try await writeBatch(batch, batchProblems, frozen, room: room) }
         }
 
         let nameAt = columns[.name]!, idAt = columns[.idNumber]!, phoneAt = columns[.phone]!
@@ -210,6 +223,7 @@ struct RosterImporter {
                 if !cells.contains(where: { !$0.isEmpty && !$0.allSatisfy(\.isWhitespace) }) { continue }
                 if RosterExample.isExample(name: cell(nameAt), idNumber: cell(idAt)) { continue }
                 progress.rowsRead += 1
+                let problemsBefore = problems.count
                 var issues: [FieldIssue] = []
                 let facts = PersonFacts.check(.init(name: cell(nameAt), idNumber: cell(idAt), phone: cell(phoneAt),
                                                     employerName: cell(employerAt), employerCreditCode: cell(codeAt)),
@@ -235,6 +249,11 @@ struct RosterImporter {
                         problems.append(.init(line: row.line, column: columnName(issue.field), code: issue.code, message: describe(issue)))
                     }
                 }
+                budget.countBad(problems.count - problemsBefore)
+                if budget.exhausted {
+                    stoppedAt = row.line
+                    break
+                }
                 if good.count >= batchSize || problems.count >= batchSize { try await flush() }
             }
             try await flush()
@@ -248,6 +267,6 @@ struct RosterImporter {
             if let task = pending { _ = try? await task.value }
             throw error
         }
-        return Outcome(progress: progress)
+        return Outcome(progress: progress, stoppedAt: stoppedAt, budget: budget)
     }
 }

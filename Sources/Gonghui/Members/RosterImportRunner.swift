@@ -38,7 +38,7 @@ enum RosterImports {
         job.imported = 0
         job.duplicates = 0
         job.failed = 0
-        try await job.create(on: db)
+        try await ImportTurns.claim(staffID: staffID, on: db, create: job)
         return job
     }
 
@@ -50,10 +50,11 @@ enum RosterImports {
         defer { if removeFile { try? FileManager.default.removeItem(atPath: path) } }
         let describe = describer(app.localizer, lang)
         do {
-            let reader = try Spreadsheet.open(path: path)
+            let reader = try Spreadsheet.open(path: path, limits: ImportLimits.spreadsheet)
             let jobID = try job.requireID()
-            let importer = RosterImporter(db: db, cipher: app.fieldCipher, union: union, cardPrefix: CardSerials.prefix(app),
+            var importer = RosterImporter(db: db, cipher: app.fieldCipher, union: union, cardPrefix: CardSerials.prefix(app),
                                           jobID: jobID, describe: describe)
+            importer.maxProblems = app.gonghui.importMaxProblems
             // The importer writes the job's progress with each batch; this only draws the command line's bar.
             let outcome = try await importer.run(reader: reader) { progress in onProgress?(progress) }
             let p = outcome.progress
@@ -64,6 +65,7 @@ enum RosterImports {
             job.failed = p.failed
             if outcome.missingColumns.isEmpty {
                 job.state = "done"
+                job.finish(stoppedAt: outcome.stoppedAt, budget: outcome.budget, localizer: app.localizer, lang: lang)
             } else {
                 job.state = "failed"
                 job.message = app.localizer.text("error.import.missingColumns", lang, ["columns": outcome.missingColumns.joined(separator: "、")])
@@ -228,25 +230,34 @@ enum ImportReport {
          localizer.text("import.report.code", lang), localizer.text("import.report.reason", lang)]
     }
 
-    static func rows(jobID: Int, on db: any Database) async throws -> [[String]] {
-        try await ImportProblem.query(on: db).filter(\.$jobID == jobID).sort(\.$line).sort(\.$id).all()
-            .map { [String($0.line), $0.column, $0.code, $0.message] }
+    /// The problems of a job in line order, `ImportLimits.reportBatch` at a time (an old job may
+    /// hold millions: never all in memory at once).
+    static func batches(jobID: Int, on db: any Database, _ body: ([[Cell]]) async throws -> Void) async throws {
+        var after: (line: Int, id: Int)?
+        while true {
+            var query = ImportProblem.query(on: db).filter(\.$jobID == jobID)
+            if let after {
+                query = query.group(.or) { or in
+                    or.filter(\.$line > after.line).group(.and) { $0.filter(\.$line == after.line).filter(\.$id > after.id) }
+                }
+            }
+            let batch = try await query.sort(\.$line).sort(\.$id).limit(ImportLimits.reportBatch).all()
+            guard let last = batch.last else { return }
+            try await body(batch.map { [.integer(Int64($0.line)), .text($0.column), .text($0.code), .text($0.message)] })
+            after = (last.line, try last.requireID())
+            if batch.count < ImportLimits.reportBatch { return }
+        }
     }
 
     static func write(jobID: Int, to path: String, lang: Lang, app: Application) async throws {
-        let rows = try await rows(jobID: jobID, on: app.db)
-        let header = header(app.localizer, lang)
-        if path.lowercased().hasSuffix(".xlsx") {
-            let writer = try XLSXWriter(path: path, sheetName: "errors")
-            writer.setColumnWidths([8, 18, 14, 60])
-            try writer.addHeader(header)
-            for row in rows { try writer.addRow([.integer(Int64(row[0]) ?? 0), .text(row[1]), .text(row[2]), .text(row[3])]) }
-            try writer.close()
-        } else {
-            var data = Data(CSVFormat.utf8BOM)
-            data.append(Data(CSVFormat.line(header).utf8))
-            for row in rows { data.append(Data(CSVFormat.line(row).utf8)) }
-            try data.write(to: URL(fileURLWithPath: path))
+        let file = try ExportFile(path: path, format: path.lowercased().hasSuffix(".xlsx") ? "xlsx" : "csv", sheetName: "errors",
+                                  header: header(app.localizer, lang), widths: [8, 18, 14, 60])
+        do {
+            try await batches(jobID: jobID, on: app.db) { rows in try await file.write(rows, on: app.threadPool) }
+            try await file.close(on: app.threadPool)
+        } catch {
+            try? await file.close(on: app.threadPool)
+            throw error
         }
     }
 }

@@ -251,8 +251,8 @@ extension MemberPages {
             let union = try await MemberService.union(orgID, field: "orgId", scope: scope, on: req.db)
             let job = try await RosterFiles.startImport(req, union: union, fileName: file.filename, body: file.data)
             return req.redirect(to: "/console/imports/\(job.id ?? 0)")
-        } catch let error as AppError where error.status == .unprocessableEntity {
-            return try await renderImport(req, errors: req.fieldMessages(error), selected: orgID, status: .unprocessableEntity)
+        } catch let error as AppError where error.status == .unprocessableEntity || error.status == .conflict {
+            return try await renderImport(req, errors: req.fieldMessages(error), selected: orgID, status: error.status)
         }
     }
 

@@ -39,6 +39,8 @@ final class SQLiteMemberWriter: @unchecked Sendable {
         let lines: [Int]
         let duplicateColumn: String
         let duplicateMessage: String
+        /// How many of the rows already registered are listed (`ImportLimits`); the rest are counted.
+        var duplicateRoom = Int.max
     }
 
     private let handle: OpaquePointer
@@ -52,7 +54,7 @@ final class SQLiteMemberWriter: @unchecked Sendable {
         """)
     private lazy var insertProblem = prepare("INSERT INTO import_problems (job_id, line, column_name, code, message) VALUES (?, ?, ?, ?, ?)")
     private lazy var updateJob = prepare("""
-        UPDATE import_jobs SET bytes_read = ?, rows_read = ?, imported = ?, duplicates = ?, failed = ? WHERE id = ?
+        UPDATE import_jobs SET bytes_read = ?, rows_read = ?, imported = ?, duplicates = ?, failed = ?, heartbeat_at = ? WHERE id = ?
         """)
     private lazy var reserveCards = prepare("UPDATE card_serials SET next_value = next_value + ? WHERE name = 'member' RETURNING next_value")
 
@@ -112,6 +114,7 @@ final class SQLiteMemberWriter: @unchecked Sendable {
         do {
             var inserted = 0
             var all = report?.problems ?? []
+            var room = report?.duplicateRoom ?? 0
             if !rows.isEmpty {
                 let first = try reserve(rows.count)
                 let now = Date().timeIntervalSince1970
@@ -121,7 +124,8 @@ final class SQLiteMemberWriter: @unchecked Sendable {
                     try step(stmt)
                     if sqlite_nio_sqlite3_changes(handle) == 1 {
                         inserted += 1
-                    } else if let report, offset < report.lines.count {
+                    } else if let report, offset < report.lines.count, room > 0 {
+                        room -= 1
                         all.append(Problem(line: report.lines[offset], column: report.duplicateColumn, code: "duplicate",
                                            message: report.duplicateMessage))
                     }
@@ -142,9 +146,11 @@ final class SQLiteMemberWriter: @unchecked Sendable {
                 let update = try updateJob.get()
                 let p = report.progress
                 for (position, value) in [p.bytesRead, p.rowsRead, p.imported + inserted, p.duplicates + rows.count - inserted,
-                                          p.failed, report.jobID].enumerated() {
+                                          p.failed].enumerated() {
                     sqlite_nio_sqlite3_bind_int64(update, Int32(position + 1), Int64(value))
                 }
+                sqlite_nio_sqlite3_bind_double(update, 6, Date().timeIntervalSince1970)
+                sqlite_nio_sqlite3_bind_int64(update, 7, Int64(report.jobID))
                 try step(update)
             }
             try exec("COMMIT")

@@ -11,6 +11,9 @@ struct SheetOutcome: Sendable {
     var failed = 0
     /// Required columns the header lacks: nothing is imported then.
     var missing: [String] = []
+    /// The line the import stopped at, its problem limit reached.
+    var stoppedAt: Int?
+    var budget = ProblemBudget(max: ImportLimits.maxProblems)
 }
 
 /// Runs a sheet import as a job: progress on the job row after every batch, the job's final state,
@@ -25,13 +28,14 @@ enum SheetImports {
         let db = app.db
         defer { if removeFile { try? FileManager.default.removeItem(atPath: path) } }
         do {
-            let reader = try Spreadsheet.open(path: path)
+            let reader = try Spreadsheet.open(path: path, limits: ImportLimits.spreadsheet)
             let outcome = try await run(reader, try job.requireID()) { o, read, total in
                 job.bytesRead = read
                 job.rowsRead = o.rowsRead
                 job.imported = o.imported
                 job.duplicates = o.duplicates
                 job.failed = o.failed
+                job.heartbeatAt = Date()
                 try await job.save(on: db)
                 onProgress?(o, read, total)
             }
@@ -40,7 +44,10 @@ enum SheetImports {
             job.duplicates = outcome.duplicates
             job.failed = outcome.failed
             job.bytesRead = job.totalBytes
-            if outcome.missing.isEmpty { job.state = "done" } else {
+            if outcome.missing.isEmpty {
+                job.state = "done"
+                job.finish(stoppedAt: outcome.stoppedAt, budget: outcome.budget, localizer: app.localizer, lang: lang)
+            } else {
                 job.state = "failed"
                 job.message = app.localizer.text("error.import.missingColumns", lang, ["columns": outcome.missing.joined(separator: "、")])
             }

@@ -36,9 +36,28 @@ struct OpsController: RouteCollection {
 
     /// Prometheus text: Vapor's request counters and durations, and the process's own gauges.
     @Sendable func metrics(req: Request) async throws -> Response {
+        try Self.allowMetrics(req)
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
         return Response(status: .ok, headers: headers, body: .init(string: MetricsSetup.registry.emitToString()))
+    }
+}
+
+extension OpsController {
+    /// `/metrics` tells how the server is used and how busy it is: for Prometheus, not the world.
+    /// With `GONGHUI_METRICS_TOKEN` it wants that bearer token; without, a request from this machine
+    /// that no proxy forwarded.
+    static func allowMetrics(_ req: Request) throws {
+        if let token = req.application.gonghui.metricsToken {
+            guard let sent = req.headers.bearerAuthorization?.token, Data(sent.utf8).constantTimeEquals(Data(token.utf8)) else {
+                throw AppError.unauthorized
+            }
+            return
+        }
+        let forwarded = !req.headers[.xForwardedFor].isEmpty || !req.headers["Forwarded"].isEmpty
+        guard let peer = req.remoteAddress?.ipAddress, let bytes = IPRange.parse(peer), !forwarded,
+              IPRange("127.0.0.0/8")!.contains(bytes) || IPRange("::1")!.contains(bytes)
+        else { throw AppError.forbidden }
     }
 }
 

@@ -47,9 +47,15 @@ struct OrgService {
         try scope.require(scope.role.managesOrgs || (scope.role.editsOwnOrg && id == scope.rootID))
         var v = Validator()
         var changed: [String] = []
+        // A node's name and credit code say which union it is: the level above sets them, not the
+        // node's own accounts (the city's root has nobody above it).
+        let ownNode = id == scope.rootID && scope.role != .cityAdmin
+        let creditCodeBefore = org.creditCode
         if input.has(.name), let name = v.text(input.name, "name", required: true, max: 100), name != org.name {
-            org.name = name
-            changed.append("name")
+            if ownNode { v.add("name", "outsideScope", "error.field.org.ownIdentity") } else {
+                org.name = name
+                changed.append("name")
+            }
         }
         var newParent: Organization?
         if input.has(.parentId), input.parentId != org.parentID {
@@ -85,6 +91,7 @@ struct OrgService {
                    "parent": parentKind.map { request.t("org.kind.\($0.rawValue)") } ?? "-"])
         }
         changed += applyDetails(input, to: org, &v)
+        if ownNode, org.creditCode != creditCodeBefore { v.add("creditCode", "outsideScope", "error.field.org.ownIdentity") }
         try v.check()
         try await ensureCreditCodeFree(org.creditCode, except: id)
         let (target, changedFields) = (newParent, changed)

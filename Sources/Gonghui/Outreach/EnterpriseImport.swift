@@ -15,6 +15,8 @@ struct EnterpriseImporter {
     /// The district or street the file is for: rows name their street below it, or land on it.
     let root: Organization
     let jobID: Int
+    /// Problems of bad rows after which the import stops (`ImportLimits`).
+    var maxProblems = ImportLimits.maxProblems
 
     /// Header texts (Chinese, English, this platform's export) → column key.
     static let aliases: [String: String] = {
@@ -56,6 +58,7 @@ struct EnterpriseImporter {
 
     func run(reader: any RowReader, onProgress: (Outcome, Int, Int) async throws -> Void) async throws -> Outcome {
         var outcome = Outcome()
+        outcome.budget = ProblemBudget(max: maxProblems)
         guard let header = try reader.next() else { outcome.missing = ["单位名称", "统一社会信用代码"]; return outcome }
         var columns: [String: Int] = [:]
         for (i, cell) in header.cells.enumerated() {
@@ -98,7 +101,10 @@ struct EnterpriseImporter {
                 problem(row.line, "creditCode", "duplicate", "error.import.enterpriseInLedger")
                 outcome.duplicates += 1
             }
-            let report = problems
+            // Bad rows' problems are all listed; rows found already registered while there is room.
+            let registered = batch.count - fresh.count
+            let kept = outcome.budget.list(bad: problems.count - registered, found: registered)
+            let report = problems.prefix(problems.count - registered + kept)
             problems.removeAll()
             try await db.transaction { tx in
                 for row in fresh {
@@ -175,6 +181,11 @@ struct EnterpriseImporter {
             } else {
                 seen.insert(e.creditCode)
                 pending.append((line, e))
+            }
+            outcome.budget.countBad(problems.count - before)
+            if outcome.budget.exhausted {
+                outcome.stoppedAt = line
+                break
             }
             if pending.count >= 500 || problems.count >= 500 { try await flush() }
         }

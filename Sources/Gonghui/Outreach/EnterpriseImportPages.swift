@@ -44,10 +44,14 @@ extension EnterprisePages {
         guard let root = try? await scope.org(form.orgId.flatMap { Int($0) } ?? scope.rootID, on: req.db), root.kind == .street || root.kind == .district || root.kind == .city else {
             return try await renderImport(req, alert: req.t("error.enterprise.orgKind"), status: .unprocessableEntity)
         }
-        let path = FileManager.default.temporaryDirectory.path + "/gonghui-import-\(UUID().uuidString)"
-        try await req.fileio.writeFile(file.data, at: path)
-        let job = try await EnterpriseImports.makeJob(root: root, staffID: scope.staffID, fileName: file.filename,
+        let job: ImportJob
+        do {
+            job = try await EnterpriseImports.makeJob(root: root, staffID: scope.staffID, fileName: file.filename,
                                                       totalBytes: file.data.readableBytes, on: req.db)
+        } catch let error as AppError where error.status == .conflict {
+            return try await renderImport(req, alert: req.t("error.import.busy"), status: .conflict)
+        }
+        let path = try await RosterFiles.saveUpload(req, file.data)
         let app = req.application
         let lang = req.lang
         let actor = (scope.staffID, scope.username)

@@ -269,9 +269,8 @@ struct MeetingPages: RouteCollection {
         let m = try await service.find(id)
         let dto = try await service.detail(m)
         let catalogue = try await ServiceItem.query(on: req.db).sort(\.$sortOrder).all()
-        let host = req.headers.first(name: .host) ?? "127.0.0.1:8080"
-        let scheme = req.headers.first(name: "X-Forwarded-Proto") == "https" ? "https" : "http"
-        let link = "\(scheme)://\(host)\(dto.joinPath)"
+        let linkBase = req.application.gonghui.linkBase
+        let link = linkBase + dto.joinPath
         let org = try await Organization.find(m.orgID, on: req.db)
         let chain = (org?.treePath.ids ?? []).filter { id in scope.root.ids.last == id || !scope.root.ids.contains(id) }
         let staff = try await StaffUser.query(on: req.db).filter(\.$orgID ~~ chain).sort(\.$displayName).limit(200).all()

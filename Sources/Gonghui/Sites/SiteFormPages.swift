@@ -224,7 +224,11 @@ extension SitePages {
         guard let root = try? await scope.org(form.orgId.flatMap { Int($0) } ?? scope.rootID, on: req.db) else {
             return try await renderImport(req, alert: req.t("error.field.notFound", ["field": req.t("sites.field.orgId")]), status: .unprocessableEntity)
         }
-        let job = try await SiteFiles.start(req, root: root, fileName: file.filename, body: file.data)
-        return req.redirect(to: "/console/imports/\(job.id ?? 0)")
+        do {
+            let job = try await SiteFiles.start(req, root: root, fileName: file.filename, body: file.data)
+            return req.redirect(to: "/console/imports/\(job.id ?? 0)")
+        } catch let error as AppError where error.status == .conflict {
+            return try await renderImport(req, alert: req.t("error.import.busy"), status: .conflict)
+        }
     }
 }

@@ -53,11 +53,14 @@ struct SiteImporter {
     /// The node the file is for: rows name their managing union below it, or land on it.
     let root: Organization
     let jobID: Int
+    /// Problems of bad rows after which the import stops (`ImportLimits`).
+    var maxProblems = ImportLimits.maxProblems
 
     typealias Outcome = SheetOutcome
 
     func run(reader: any RowReader, onProgress: (Outcome, Int, Int) async throws -> Void) async throws -> Outcome {
         var outcome = Outcome()
+        outcome.budget = ProblemBudget(max: maxProblems)
         guard let header = try reader.next() else { outcome.missing = ["站点名称", "站点类型", "纬度", "经度", "坐标系"]; return outcome }
         var columns: [String: Int] = [:]
         for (i, cell) in header.cells.enumerated() {
@@ -110,7 +113,10 @@ struct SiteImporter {
                 problem(row.line, "name", "duplicate", "error.import.siteRegistered")
                 outcome.duplicates += 1
             }
-            let report = problems
+            // Bad rows' problems are all listed; rows found already registered while there is room.
+            let found = batch.count - fresh.count
+            let kept = outcome.budget.list(bad: problems.count - found, found: found)
+            let report = problems.prefix(problems.count - found + kept)
             problems.removeAll()
             try await db.transaction { tx in
                 for row in fresh {
@@ -201,6 +207,11 @@ struct SiteImporter {
                     pending.append((line, s, codes, key))
                 }
             }
+            outcome.budget.countBad(problems.count - before)
+            if outcome.budget.exhausted {
+                outcome.stoppedAt = line
+                break
+            }
             if pending.count >= 500 || problems.count >= 500 { try await flush() }
         }
         try await flush()
@@ -220,9 +231,8 @@ enum SiteFiles {
     /// Starts the job in the background and answers it at once.
     static func start(_ req: Request, root: Organization, fileName: String, body: ByteBuffer) async throws -> ImportJob {
         let scope = try req.scope
-        let path = FileManager.default.temporaryDirectory.path + "/gonghui-import-\(UUID().uuidString)"
-        try await req.fileio.writeFile(body, at: path)
         let job = try await makeJob(root: root, staffID: scope.staffID, fileName: fileName, totalBytes: body.readableBytes, on: req.db)
+        let path = try await RosterFiles.saveUpload(req, body)
         let app = req.application
         let lang = req.lang
         let actor = (scope.staffID, scope.username)
