@@ -24,8 +24,16 @@ struct SignInPages: RouteCollection {
         var next: String?
     }
 
-    @Sendable func root(req: Request) async throws -> Response {
-        req.redirect(to: req.optionalScope == nil ? "/login" : "/console")
+    struct HomePage: Encodable {
+        let page: PageContext
+        /// A signed-in staff member: the link goes to the console instead of the sign-in.
+        let staff: Bool
+    }
+
+    /// `/`: the workers' landing page (find a station, join, the card, an appeal, 12351), with the
+    /// staff sign-in one link away.
+    @Sendable func root(req: Request) async throws -> View {
+        try await req.view.render("public/home", HomePage(page: req.pageContext(), staff: req.optionalScope != nil))
     }
 
     /// The sign-in form.
