@@ -27,7 +27,7 @@ struct AppealPublicPages: RouteCollection {
     }
 
     static func places(_ req: Request, selected: String?) async throws -> [FormField.Choice] {
-        let nodes = try await Organization.query(on: req.db).filter(\.$kind ~~ [.district, .street]).sort(\.$path).limit(2000).all()
+        let nodes = OrgOrder.sorted(try await Organization.query(on: req.db).filter(\.$kind ~~ [.district, .street]).sort(\.$path).limit(2000).all())
         return [FormField.Choice(value: "", label: req.t("appeal.placeUnknown"), selected: (selected ?? "").isEmpty)]
             + nodes.map { FormField.Choice(value: String($0.id ?? 0), label: ($0.kind == .street ? "　" : "") + $0.name, selected: String($0.id ?? 0) == selected) }
     }

@@ -88,6 +88,7 @@ struct AppealStats {
             """).all(decoding: Overdue.self)
         var rows: [String: Line] = [:]
         var labels: [String: String] = [:]
+        var units: [String: Organization] = [:]
         switch by {
         case "unit":
             // Each unit folded into the child of the node it lies under (the tallies are already by district).
@@ -102,8 +103,10 @@ struct AppealStats {
                 let child = String(ids.count > depth ? ids[depth] : (root.id ?? 0))
                 rows[child, default: Line(k: child, received: 0, resolved: 0, ontime: 0, rated: 0, satisfied: 0, recovered: 0)].overdue += o.n
             }
-            for c in children { labels[String(c.id ?? 0)] = c.name }
-            labels[String(root.id ?? 0)] = root.name
+            for c in children + [root] {
+                labels[String(c.id ?? 0)] = c.name
+                units[String(c.id ?? 0)] = c
+            }
         case "subject":
             for l in lines { rows[l.k] = l }
             for o in overdueLines { rows[o.k, default: Line(k: o.k, received: 0, resolved: 0, ontime: 0, rated: 0, satisfied: 0, recovered: 0)].overdue += o.n }
@@ -121,7 +124,9 @@ struct AppealStats {
                          onTimeRate: due == 0 ? nil : Self.rate(l.ontime, due), rated: l.rated, satisfied: l.satisfied,
                          satisfaction: l.rated == 0 ? nil : Self.rate(l.satisfied, l.rated), recoveredYuan: l.recovered.yuan)
         }
-        let keys = rows.keys.sorted { by == "month" ? $0 < $1 : (rows[$0]?.received ?? 0, $1) > (rows[$1]?.received ?? 0, $0) }
+        // Months in time, units in the one official order (see OrgOrder), subjects by how many.
+        let keys = by == "unit" ? OrgOrder.sorted(rows.keys.sorted(), node: { units[$0] })
+            : rows.keys.sorted { by == "month" ? $0 < $1 : (rows[$0]?.received ?? 0, $1) > (rows[$1]?.received ?? 0, $0) }
         var total = lines.reduce(nil as Line?) { Self.add($0, $1, key: "total") }
         let overdueTotal = overdueLines.reduce(0) { $0 + $1.n }
         if overdueTotal > 0 {

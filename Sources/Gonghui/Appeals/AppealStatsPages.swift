@@ -50,7 +50,7 @@ extension AppealPages {
             }
         }
         let scope = try req.scope
-        let orgs = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(1000).all()
+        let orgs = OrgOrder.sorted(try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(1000).all())
         let selected = req.query[String.self, at: "orgId"].flatMap { Int($0) } ?? scope.rootID
         return try await req.view.render("appeals/stats", StatsPage(
             page: req.pageContext(), from: report.from, to: report.to,
@@ -85,7 +85,7 @@ extension AppealPages {
         let days = try await CalendarDay.query(on: req.db).sort(\.$id, .descending).limit(400).all()
         let settings = try await AppealSettingsService(request: req).read()
         let subjects = try await AppealSubject.query(on: req.db).sort(\.$sortOrder).all()
-        let units = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(1000).all()
+        let units = OrgOrder.sorted(try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(1000).all())
         return try await req.view.render("appeals/calendar", CalendarPage(
             page: req.pageContext(), days: days.map { .init(day: $0.id ?? "", kind: req.t("appeal.day.\($0.kind)"), name: $0.name) },
             canEdit: scope.role.keepsAppealSettings, errors: error.map { req.fieldMessages($0) } ?? [:], form: form,

@@ -57,7 +57,13 @@ struct OrgPages: RouteCollection {
             query = query.filter(\.$parentID == id)
         }
         let total = try await query.count()
-        let children = try await query.sort(\.$name).range(paging.offset..<(paging.offset + paging.per)).all()
+        let children: [Organization]
+        if q == nil, node.kind.tier < .street {
+            // A city's districts and a district's streets are few: in the official order.
+            children = Array(OrgOrder.sorted(try await query.limit(2000).all()).dropFirst(paging.offset).prefix(paging.per))
+        } else {
+            children = try await query.sort(\.$name).range(paging.offset..<(paging.offset + paging.per)).all()
+        }
         let tree = try await OrgCounts.byChild(of: id, on: req.db)
         let staffCounts = try await req.application.orgDependents.all.first { $0.table == StaffUser.schema }?
             .countByChild(req.db, parentID: id) ?? [:]
@@ -233,9 +239,9 @@ struct OrgPages: RouteCollection {
         let scope = try req.scope
         let isRoot = org?.id == scope.rootID
         // Candidate parents: the federation levels and union federations in scope (bounded).
-        let parents = try await scope.orgs(on: req.db)
+        let parents = OrgOrder.sorted(try await scope.orgs(on: req.db)
             .filter(\.$kind ~~ [.city, .district, .street, .building, .industry, .community])
-            .sort(\.$path).limit(2000).all()
+            .sort(\.$path).limit(2000).all())
             .filter { p in org.map { !$0.treePath.contains(p.treePath) } ?? true }
         let parentOptions = parents.map { p in
             Option(value: String(p.id!), label: String(repeating: "　", count: max(0, p.depth - scope.root.depth)) + p.name,

@@ -189,8 +189,8 @@ struct StaffPages: RouteCollection {
             found = try await OrgPicker.search(q, kinds: OrgPicker.kinds(for: role), scope: scope, on: req.db)
         } else {
             let root = try await scope.org(scope.rootID, on: req.db)
-            found = [root] + (try await Organization.query(on: req.db).filter(\.$parentID == scope.rootID)
-                .sort(\.$name).limit(OrgPicker.limit).all())
+            found = [root] + OrgOrder.sorted(try await Organization.query(on: req.db).filter(\.$parentID == scope.rootID)
+                .sort(\.$id).limit(OrgPicker.limit).all())
         }
         orgs += found.filter { org in !orgs.contains { $0.id == org.id } }
         // A search just run picks its first match; otherwise what was chosen stays chosen.

@@ -101,8 +101,8 @@ extension MemberPages {
         if let org, org.kind.tier < .street {
             let scope = try req.scope
             let base = scope.contains(org.path) ? org : try await scope.org(scope.rootID, on: req.db)
-            units = try await Organization.query(on: req.db).inSubtree(base.treePath).filter(\.$kind ~~ [.district, .street])
-                .filter(\.$id != (org.id ?? 0)).sort(\.$path).limit(500).all()
+            units = OrgOrder.sorted(try await Organization.query(on: req.db).inSubtree(base.treePath).filter(\.$kind ~~ [.district, .street])
+                .filter(\.$id != (org.id ?? 0)).sort(\.$path).limit(500).all())
                 .map { UnionChoice(id: $0.id ?? 0, name: $0.name, selected: false) }
         }
         let page = ApplicationPage(page: req.pageContext(), a: dto, statusLabel: req.t("application.status.\(dto.status.rawValue)"),
@@ -197,7 +197,7 @@ extension MemberPages {
         let orgID = req.query[Int.self, at: "org"] ?? scope.rootID
         let org = try await scope.org(orgID, on: req.db)
         let meetingID = req.query[Int.self, at: "meeting"].flatMap { $0 > 0 ? $0 : nil }
-        let streets = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(500).all()
+        let streets = OrgOrder.sorted(try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(500).all())
         let linkBase = req.application.gonghui.linkBase
         var link = linkBase + "/join?org=\(orgID)"
         if let meetingID { link += "&meeting=\(meetingID)" }

@@ -55,7 +55,7 @@ struct PublicPages: RouteCollection {
         let booth = try await orgID.asyncMap { try await Organization.find($0, on: req.db) } ?? nil
         var districts: [Choice] = []
         if booth == nil {
-            districts = try await Organization.query(on: req.db).filter(\.$kind == .district).sort(\.$divisionCode).all()
+            districts = OrgOrder.sorted(try await Organization.query(on: req.db).filter(\.$kind == .district).all())
                 .map { Choice(id: $0.id ?? 0, name: $0.name, selected: $0.id == orgID) }
         }
         let page = JoinPage(page: req.pageContext(), form: form, errors: errors, alert: alert, orgId: booth?.id, orgName: booth?.name,

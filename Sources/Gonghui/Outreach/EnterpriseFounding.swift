@@ -123,6 +123,10 @@ extension EnterpriseService {
             result.append(.init(orgId: try row.decode(column: "id", as: Int.self), name: try row.decode(column: "name", as: String.self),
                                 total: total, covered: cov, rate: CoverageRate(covered: cov, total: total).percent))
         }
+        // The children in the one official order (see OrgOrder).
+        let children = Dictionary(uniqueKeysWithValues: try await Organization.query(on: db).filter(\.$parentID == org.id).all()
+            .map { ($0.id ?? 0, $0) })
+        result = OrgOrder.sorted(result, node: { children[$0.orgId] })
         let cutoff = Date().addingTimeInterval(-Enterprise.staleAfter)
         let statusRows = try await db.sql.raw("""
             SELECT e.union_status AS status, COUNT(*) AS n,

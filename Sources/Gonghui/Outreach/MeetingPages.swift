@@ -163,7 +163,7 @@ struct MeetingPages: RouteCollection {
 
     static func organisers(_ req: Request) async throws -> [FormField.Choice] {
         let scope = try req.scope
-        let nodes = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(1000).all()
+        let nodes = OrgOrder.sorted(try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(1000).all())
         return nodes.map { .init(value: String($0.id ?? 0), label: ($0.kind == .street ? "　" : "") + $0.name, selected: false) }
     }
 

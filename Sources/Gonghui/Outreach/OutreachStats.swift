@@ -152,8 +152,10 @@ struct OutreachStats {
             }
             grouped[key, default: (label, orgId, Figures())].figures.add(figures)
         }
-        let rows = grouped.map { Row(key: $0.key, label: $0.value.label, orgId: $0.value.orgId, figures: $0.value.figures) }
-            .sorted { by == .month ? $0.key < $1.key : ($0.figures.workerMeetings, $1.label) > ($1.figures.workerMeetings, $0.label) }
+        let unsorted = grouped.map { Row(key: $0.key, label: $0.value.label, orgId: $0.value.orgId, figures: $0.value.figures) }
+        // Months in time; districts and streets in the one official order (see OrgOrder).
+        let rows = by == .month ? unsorted.sorted { $0.key < $1.key }
+            : OrgOrder.sorted(unsorted, node: { $0.orgId.flatMap { ancestors[$0] ?? orgs[$0] } }, ancestors: Array(ancestors.values))
         return Report(orgId: try root.requireID(), orgName: root.name, from: f, to: t, by: by, totals: totals, rows: rows)
     }
 
@@ -203,8 +205,8 @@ struct OutreachStats {
         let last = try CalendarDate(year: year, month: month, day: CalendarDate.daysIn(month: month, year: year))
         let rangeStart = min(first, weeks.first ?? first)
         let rangeEnd = max(last, (weeks.last ?? last).adding(days: 6))
-        let nodes = try await Organization.query(on: db).inSubtree(root.treePath).filter(\.$kind ~~ [.district, .street])
-            .sort(\.$path).limit(2000).all()
+        let nodes = OrgOrder.sorted(try await Organization.query(on: db).inSubtree(root.treePath).filter(\.$kind ~~ [.district, .street])
+            .sort(\.$path).limit(2000).all())
         let meetings = try await scope.records(Meeting.self, orgField: \.$orgID, on: db)
             .filter(Organization.self, \.$path >= root.path).filter(Organization.self, \.$path < root.treePath.upperBound)
             .filter(\.$kind == .worker).filter(\.$heldOn >= rangeStart.description).filter(\.$heldOn <= rangeEnd.description)

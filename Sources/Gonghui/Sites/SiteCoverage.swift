@@ -12,7 +12,7 @@ struct SiteCoverage {
     func report(orgID: Int?) async throws -> SiteCoverageDTO {
         let scope = try request.scope
         let root = try await scope.org(orgID ?? scope.rootID, on: db)
-        let children = try await Organization.query(on: db).filter(\.$parentID == root.id).sort(\.$id).all()
+        let children = OrgOrder.sorted(try await Organization.query(on: db).filter(\.$parentID == root.id).sort(\.$id).all())
         let types = try await SiteType.query(on: db).sort(\.$sortOrder).all().compactMap(\.id)
         struct Row: Decodable {
             let type_code: String

@@ -107,7 +107,7 @@ struct SiteFinderPages: RouteCollection {
         let errors = v.issues.map { req.message(for: $0) }
         let districtID = req.query[String.self, at: "district"].flatMap { Int($0) }
         let place = Normalize.singleLine(req.query[String.self, at: "place"] ?? "")
-        let districts = try await Organization.query(on: req.db).filter(\.$kind == .district).sort(\.$divisionCode).all()
+        let districts = OrgOrder.sorted(try await Organization.query(on: req.db).filter(\.$kind == .district).all())
         let district = districts.first { $0.id == districtID }
         var originLabel = req.t("finder.nearYou")
         var notice: String?

@@ -60,7 +60,7 @@ struct SitePages: RouteCollection {
 
     static func places(_ req: Request, selected: Int?) async throws -> [FormField.Choice] {
         let scope = try req.scope
-        let nodes = try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(1000).all()
+        let nodes = OrgOrder.sorted(try await scope.orgs(on: req.db).filter(\.$kind ~~ [.city, .district, .street]).sort(\.$path).limit(1000).all())
         return nodes.map { FormField.Choice(value: String($0.id ?? 0), label: ($0.kind == .street ? "　" : "") + $0.name, selected: $0.id == selected) }
     }
 
