@@ -16,10 +16,18 @@ import Testing
         #expect(try CalendarDate(parsing: "2023-02-28").adding(days: 1).description == "2023-03-01")
     }
 
-    @Test func aMonthOwesOneMeetingPerWeekThatStartsInIt() throws {
-        // November 2026 starts on a Sunday: its weeks start on the 2nd, 9th, 16th, 23rd and 30th.
+    @Test func aMonthOwesOneMeetingPerWeekWhoseThursdayFallsInIt() throws {
+        // November 2026 starts on a Sunday: its weeks start on the 2nd, 9th, 16th and 23rd; the week
+        // of Monday the 30th is December's (its Thursday is 3 December), so December shows it.
         #expect(MeetingCalendar.weekStarts(year: 2026, month: 11).map(\.description)
-                == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30"])
+                == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"])
+        #expect(MeetingCalendar.weekStarts(year: 2026, month: 12).map(\.description)
+                == ["2026-11-30", "2026-12-07", "2026-12-14", "2026-12-21", "2026-12-28"])
+        // Every week belongs to exactly one month, across a year's end too.
+        var all: [String] = []
+        for (y, m) in [(2026, 11), (2026, 12), (2027, 1), (2027, 2)] { all += MeetingCalendar.weekStarts(year: y, month: m).map(\.description) }
+        #expect(Set(all).count == all.count && all.count == 4 + 5 + 4 + 4)
+        #expect(MeetingCalendar.weekStarts(year: 2027, month: 1).first?.description == "2027-01-04")
         // February 2027 starts on a Monday: four weeks.
         #expect(MeetingCalendar.weekStarts(year: 2027, month: 2).count == 4)
         #expect(MeetingCalendar.weekStart(of: try CalendarDate(parsing: "2026-11-29")).description == "2026-11-23")
@@ -28,7 +36,7 @@ import Testing
             try CalendarDate(parsing: "2026-11-01"), try CalendarDate(parsing: "2026-11-04"), try CalendarDate(parsing: "2026-11-06"),
             try CalendarDate(parsing: "2026-11-18"),
         ])
-        #expect(held.map(\.held) == [2, 0, 1, 0, 0])
+        #expect(held.map(\.held) == [2, 0, 1, 0])
     }
 
     @Test func sizeFollowsHeadcountAndTheRateIsCoveredOverAll() {

@@ -270,7 +270,8 @@ func enterpriseJSON(_ serial: Int, name: String = "北京星河物流有限公�
         try await withApp { app in
             let f = try await Fixture.make(app)
             let chaoyang = try await app.token("chaoyang")
-            // October 2026: weeks start on the 5th, 12th, 19th and 26th. Jianwai met in two of them.
+            // October 2026: its weeks start on 28 September (Thursday the 1st), the 5th, 12th, 19th and 26th.
+            // Jianwai met in two of them.
             for day in ["2026-10-06T14:00", "2026-10-21T09:30"] {
                 let made = try await app.send(.POST, "/api/v1/meetings", chaoyang, json: "{\"kind\":\"worker\",\"orgId\":\(f.jianwai.id!),\"startsAt\":\"\(day)\",\"place\":\"社区活动中心\"}")
                 #expect(made.status == .created, "\(made.body.string)")
@@ -279,11 +280,11 @@ func enterpriseJSON(_ serial: Int, name: String = "北京星河物流有限公�
             #expect(day.json["series"] as? String == "districtDay")
             let calendar = try await app.send(.GET, "/api/v1/meeting-calendar?month=2026-10", chaoyang)
             #expect(calendar.status == .ok, "\(calendar.body.string)")
-            #expect(calendar.json["weekStarts"] as? [String] == ["2026-10-05", "2026-10-12", "2026-10-19", "2026-10-26"])
+            #expect(calendar.json["weekStarts"] as? [String] == ["2026-09-28", "2026-10-05", "2026-10-12", "2026-10-19", "2026-10-26"])
             let streets = calendar.json["streets"] as? [[String: Any]] ?? []
             let jw = try #require(streets.first { $0["orgId"] as? Int == f.jianwai.id! })
-            #expect((jw["weeks"] as? [[String: Any]])?.map { $0["state"] as? String } == ["held", "missing", "held", "missing"])
-            #expect(jw["missing"] as? Int == 2)
+            #expect((jw["weeks"] as? [[String: Any]])?.map { $0["state"] as? String } == ["missing", "held", "missing", "held", "missing"])
+            #expect(jw["missing"] as? Int == 3)
             let districts = calendar.json["districts"] as? [[String: Any]] ?? []
             #expect(districts.first { $0["orgId"] as? Int == f.chaoyang.id! }?["state"] as? String == "held")
             // Haidian's calendar is its own.

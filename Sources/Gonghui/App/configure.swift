@@ -58,6 +58,7 @@ public func configure(_ app: Application, _ config: GonghuiConfig) async throws 
     app.localizer = try Localizer(directory: root + "Resources/Locales")
     app.views.use(.leaf)
     app.leaf.tags["t"] = TranslateTag()
+    app.leaf.tags["yuan"] = YuanTag()
     app.leaf.cache.isEnabled = app.environment.isRelease
     app.passwords.use(.bcrypt(cost: config.bcryptCost))
     app.passwordWork = PasswordWork(cost: config.bcryptCost)

@@ -143,6 +143,8 @@ struct AppealFollowDTO: Content {
     let trackingNumber: String
     let state: AppealState
     let subjectName: String
+    /// The unit handling it now.
+    let orgName: String?
     let receivedAt: Date
     let dueAt: Date
     let outcome: AppealOutcome?

@@ -101,6 +101,10 @@ struct AppealPublicPages: RouteCollection {
         let outcomeLabel: String?
         let replies: [Reply]
         let canRespond: Bool
+        /// As the worker was given it: `261203-0005-3`.
+        let trackingDisplay: String?
+        let dueOn: String?
+        let received: String?
     }
 
     struct Reply: Encodable {
@@ -116,7 +120,10 @@ struct AppealPublicPages: RouteCollection {
             notice: notice, view: view, stateLabel: view.map { req.t("appeal.state.\($0.state.rawValue)") },
             outcomeLabel: view?.outcome.map { req.t("appeal.outcome.\($0.rawValue)") },
             replies: (view?.replies ?? []).map { Reply(at: MeetingTime.local($0.at), label: req.t("appeal.event.\($0.kind)"), text: $0.text ?? "") },
-            canRespond: view?.state == .resolved)
+            canRespond: view?.state == .resolved,
+            trackingDisplay: view.map { TrackingNumber.display($0.trackingNumber) },
+            dueOn: view.map { ShanghaiClock.today($0.dueAt.addingTimeInterval(-1)).description },
+            received: view.map { MeetingTime.local($0.receivedAt) })
         return try await req.view.render("appeals/follow", page).encodeResponse(status: error?.status ?? .ok, for: req)
     }
 

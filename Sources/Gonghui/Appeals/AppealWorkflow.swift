@@ -209,8 +209,9 @@ extension AppealService {
     func followView(_ a: Appeal) async throws -> AppealFollowDTO {
         let subject = try await AppealSubject.find(a.subjectCode, on: db)
         let events = try await AppealEvent.query(on: db).filter(\.$appealID == a.requireID()).filter(\.$isInternal == false).sort(\.$at).sort(\.$id).all()
+        let unit = try await Organization.find(a.orgID, on: db)
         return AppealFollowDTO(trackingNumber: a.trackingNumber, state: a.state, subjectName: subject?.name(request.lang) ?? a.subjectCode,
-                               receivedAt: a.receivedAt, dueAt: a.dueAt, outcome: a.outcome, amountRecoveredYuan: a.recoveredFen.yuan, rating: a.rating,
+                               orgName: unit?.name, receivedAt: a.receivedAt, dueAt: a.dueAt, outcome: a.outcome, amountRecoveredYuan: a.recoveredFen.yuan, rating: a.rating,
                                replies: events.map { .init(kind: $0.kind, text: $0.text, at: $0.at) },
                                token: Self.token(for: try a.requireID(), app: request.application))
     }

@@ -11,8 +11,12 @@ struct AuditPages: RouteCollection {
 
     struct ListPage: Encodable {
         let page: PageContext
-        let rows: [AuditRow]
+        let rows: [AuditLine]
         let filter: [String: String]
+        let actions: [AuditLine.Choice]
+        let targetTypes: [AuditLine.Choice]
+        /// The usernames in scope, offered as the actor is typed.
+        let actors: [String]
         let total: Int
         let exportHref: String
         let prevHref: String?
@@ -31,6 +35,9 @@ struct AuditPages: RouteCollection {
             values[key].flatMap { $0.isEmpty ? nil : "\(key)=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
         }.joined(separator: "&")
         let paging = (try? PageRequest(from: req, defaultPer: 50)) ?? PageRequest()
+        let actions = AuditLine.actionChoices(req, selected: values["action"] ?? "")
+        let targetTypes = AuditLine.targetChoices(req, selected: values["targetType"] ?? "")
+        let actors = try await scope.records(StaffUser.self, orgField: \.$orgID, on: req.db).sort(\.$username).limit(300).all().map(\.username)
         do {
             let filter = try AuditFilter(from: req)
             let query = filter.query(scope, on: req.db)
@@ -38,14 +45,15 @@ struct AuditPages: RouteCollection {
             let events = try await query.range(paging.offset..<(paging.offset + paging.per)).all()
             let base = "/console/audit?" + (queryString.isEmpty ? "" : queryString + "&")
             return try await req.view.render("audit/list", ListPage(
-                page: req.pageContext(), rows: events.map { AuditRow($0, req) }, filter: values, total: total,
+                page: req.pageContext(), rows: try await AuditLine.lines(events, req), filter: values,
+                actions: actions, targetTypes: targetTypes, actors: actors, total: total,
                 exportHref: "/console/audit/export.csv" + (queryString.isEmpty ? "" : "?" + queryString),
                 prevHref: paging.page > 1 ? base + "page=\(paging.page - 1)" : nil,
                 nextHref: paging.offset + paging.per < total ? base + "page=\(paging.page + 1)" : nil, errors: [:]))
         } catch let error as AppError {
             let errors = req.fieldMessages(error)
             return try await req.view.render("audit/list", ListPage(
-                page: req.pageContext(), rows: [], filter: values, total: 0, exportHref: "/console/audit/export.csv",
+                page: req.pageContext(), rows: [], filter: values, actions: actions, targetTypes: targetTypes, actors: actors, total: 0, exportHref: "/console/audit/export.csv",
                 prevHref: nil, nextHref: nil, errors: errors))
         }
     }
@@ -58,7 +66,7 @@ struct AuditPages: RouteCollection {
         let root = try await scope.org(scope.rootID, on: req.db)
         try await req.audit.record("audit.export", targetType: "org", targetID: scope.rootID, org: root, details: ["rows": String(events.count)])
         let header = ["time", "actor", "action", "target", "ip", "details"].map { req.t("audit.field.\($0)") }
-        let rows = events.map { AuditRow($0, req) }.map { [$0.time, $0.actor, $0.action, $0.target, $0.ip, $0.details] }
+        let rows = try await AuditLine.lines(events, req).map { [$0.time, $0.actor, $0.actionLabel, $0.target, $0.ip, $0.details] }
         return CSVExport.response(filename: "audit-\(ShanghaiClock.today()).csv", header: header, rows: rows)
     }
 }

@@ -41,9 +41,11 @@ extension Request {
             path: path,
             user: scope.map { .init(displayName: $0.displayName, username: $0.username, role: t("role.\($0.role.rawValue)"), orgName: $0.rootName) },
             nav: scope.map { scope in
-                application.consoleNav.items.filter { $0.visible(scope.role) }.map {
-                    .init(href: $0.href, label: t($0.labelKey), active: path == $0.href || (path.hasPrefix($0.href + "/") && $0.href != "/console"))
-                }
+                let items = application.consoleNav.items.filter { $0.visible(scope.role) }
+                // One item is active: the longest that holds the page (/console/appeals/new is 来电登记, not also 职工诉求).
+                let active = items.map(\.href).filter { path == $0 || (path.hasPrefix($0 + "/") && $0 != "/console") }
+                    .max { $0.count < $1.count }
+                return items.map { .init(href: $0.href, label: t($0.labelKey), active: $0.href == active) }
             } ?? []
         )
     }

@@ -51,13 +51,14 @@ enum Demo {
         let app = try await Application.make(env)
         do {
             try await configure(app, config)
-            try await app.autoMigrate()
-            let seeded = try await Seeder(db: app.db, progress: { app.logger.info("\($0)") }).seed(.demo)
+            try await migrate(app)
+            let phase = phaseLog(app.logger)
+            let seeded = try await Seeder(db: app.db, progress: phase).seed(.demo)
             if seeded {
-                let members = MemberSeeder(db: app.db, cipher: app.fieldCipher, cardPrefix: CardSerials.prefix(app), progress: { app.logger.info("\($0)") })
+                let members = MemberSeeder(db: app.db, cipher: app.fieldCipher, cardPrefix: CardSerials.prefix(app), progress: phase)
                 try await members.seed(count: Seeder.Scale.demo.members)
             }
-            let outreach = OutreachSeeder(db: app.db, progress: { app.logger.info("\($0)") })
+            let outreach = OutreachSeeder(db: app.db, progress: phase)
             if try await outreach.seed(.demo),
                let street = try await Organization.query(on: app.db).filter(\.$kind == .street).filter(\.$name ~~ "建外").first() {
                 // Today's weekly meeting at 建外, with four workers who have just applied at its booth.
@@ -73,10 +74,10 @@ enum Demo {
                     }
                 }
             }
-            let sites = SiteSeeder(db: app.db, progress: { app.logger.info("\($0)") })
+            let sites = SiteSeeder(db: app.db, progress: phase)
             if try await sites.seed(.demo) { try await sites.seedJianwai() }
             let jianwai = try await Organization.query(on: app.db).filter(\.$kind == .street).filter(\.$name ~~ "建外").first()
-            _ = try await AppealSeeder(db: app.db, progress: { app.logger.info("\($0)") }).seed(count: 240, days: 90, focus: jianwai?.id)
+            _ = try await AppealSeeder(db: app.db, progress: phase).seed(count: 240, days: 90, focus: jianwai?.id)
             try await ensureAccounts(app)
             printSignIns(config, fresh: seeded)
             try await app.execute()
@@ -84,6 +85,22 @@ enum Demo {
         } catch {
             try? await app.asyncShutdown()
             throw error
+        }
+    }
+
+    /// Migrations without a line each (they log at debug), one line for the phase.
+    static func migrate(_ app: Application) async throws {
+        app.fluent.migrationLogLevel = .debug
+        try await app.migrator.setupIfNeeded().get()
+        let pending = try await app.migrator.previewPrepareBatch().get().count
+        try await app.autoMigrate()
+        app.logger.info(pending == 0 ? "database: up to date" : "database: \(pending) migrations applied")
+    }
+
+    /// The seeders' progress as one line per phase (their closing "seeded …" line); every line at debug.
+    static func phaseLog(_ logger: Logger) -> @Sendable (String) -> Void {
+        { line in
+            if logger.logLevel <= .debug || line.hasPrefix("seeded") { logger.info("\(line)") }
         }
     }
 

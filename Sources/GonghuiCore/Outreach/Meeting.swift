@@ -35,16 +35,18 @@ public enum VisitOutcome: String, CaseIterable, Codable, Sendable {
 
 /// The planning calendar's arithmetic: Monday-based weeks and calendar months.
 public enum MeetingCalendar {
-    /// The Mondays of the weeks that start in `month` of `year`: the weeks a street owes a meeting
-    /// for that month (a week belongs to the month its Monday falls in).
+    /// The Mondays of the weeks of `month` in `year`: the weeks a street owes a meeting for that month.
     public static func weekStarts(year: Int, month: Int) -> [CalendarDate] {
+        // A week belongs to the month that holds its Thursday (as ISO 8601 weeks belong to years):
+        // every week to exactly one month, and the current week always to the month it is mostly in
+        // (Monday 30 November 2026 starts one of December's weeks, so December shows the week of the 3rd).
         let first = try! CalendarDate(year: year, month: month, day: 1)
-        let offset = (7 - first.weekdayIndex) % 7 // days to the first Monday
+        var monday = weekStart(of: first)
+        if monday.adding(days: 3).month != month { monday = monday.adding(days: 7) }
         var days: [CalendarDate] = []
-        var day = 1 + offset
-        while day <= CalendarDate.daysIn(month: month, year: year) {
-            days.append(try! CalendarDate(year: year, month: month, day: day))
-            day += 7
+        while monday.adding(days: 3).month == month {
+            days.append(monday)
+            monday = monday.adding(days: 7)
         }
         return days
     }
