@@ -124,5 +124,7 @@
   }
 
   window.GonghuiPicker = { make: build, attach: attach };
+  // A search form kept for pages seen without JavaScript is not needed beside a picker.
+  Array.prototype.forEach.call(document.querySelectorAll('.picker-fallback'), function (f) { f.hidden = true; });
   Array.prototype.forEach.call(document.querySelectorAll('.picker[data-suggest]'), attach);
 })();
