@@ -63,7 +63,10 @@ struct TextSearch: Sendable {
         case let .index(q), let .terms(q):
             if db.isPostgres {
                 // `pg_trgm` answers LIKE and ILIKE alike; ILIKE folds case on every row it checks, so
-                // it is used only for text that has case.
+                // it is used only for text that has case. Two characters give it no trigram: its GIN
+                // would be read whole (slower than reading the rows, measured), so the columns are
+                // wrapped to keep the planner to the rows the other conditions leave.
+                if case .terms = plan { return like(q, caseFolded: q.lowercased() != q.uppercased(), wrapped: true) }
                 return like(q, caseFolded: q.lowercased() != q.uppercased())
             }
             if case .index = plan { return indexed(Self.phrase(q)) }
@@ -80,10 +83,10 @@ struct TextSearch: Sendable {
     }
 
     /// `LIKE '%text%'` over the rows the other conditions leave (SQLite's LIKE folds ASCII case itself).
-    private func like(_ q: String, caseFolded: Bool) -> DatabaseQuery.Filter {
+    private func like(_ q: String, caseFolded: Bool, wrapped: Bool = false) -> DatabaseQuery.Filter {
         let op: SQLQueryString = caseFolded ? "ILIKE" : "LIKE"
         let pattern = Self.likePattern(q)
-        return .sql(embed: anyColumn { "\($0) \(op) \(bind: pattern) ESCAPE '\\'" })
+        return .sql(embed: anyColumn { wrapped ? "(\($0) || '') \(op) \(bind: pattern) ESCAPE '\\'" : "\($0) \(op) \(bind: pattern) ESCAPE '\\'" })
     }
 
     private func indexed(_ match: String) -> DatabaseQuery.Filter {

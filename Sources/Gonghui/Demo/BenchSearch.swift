@@ -79,7 +79,7 @@ struct BenchSearchCommand: AsyncCommand {
         var lines = [String(format: "== %@: %d members seeded in %.0f s (%.0f rows/s, search index kept as they are written); %d enterprises in %.0f s",
                             engine, members, memberSeconds, Double(members) / max(memberSeconds, 0.001), firms, firmSeconds)]
         lines.append(try await indexSizes(db))
-        lines.append("table      fragment     chars  found (index)  index ms  LIKE scan ms  scan/index  by-beginning found, ms (before)")
+        lines.append("table      fragment     chars  found (index)  index ms  LIKE scan ms  scan/index  bare scan ms  bare/index  by-beginning found, ms (before)")
         for q in Self.memberFragments {
             lines.append(try await row("members", q, repeats: repeats, db: db, city: city, make: { Self.members($0, city) },
                                        naive: { Self.scan(q, .members) }, search: .members))
@@ -143,11 +143,20 @@ struct BenchSearchCommand: AsyncCommand {
         let (found, indexed) = try await time { try await make(db).matching(q, search) }
         let (scanned, scan) = try await time { make(db).filter(naive()) }
         let (began, prefix) = try await time { make(db).filter(Self.prefix(q, search)) }
+        // The least a scan can cost: the count alone over the bare table (the city is all of it), no join.
+        var bareTimes: [Double] = []
+        for _ in 0..<repeats {
+            let t = DispatchTime.now().uptimeNanoseconds
+            _ = try await M.query(on: db).filter(naive()).count()
+            bareTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
+        }
+        let bare = bareTimes.sorted()[bareTimes.count / 2]
         let agree = found == scanned || q.unicodeScalars.count == 1 ? "" : "  (the scan found \(scanned)!)"
-        return String(format: "%@ %@ %d %@ %@ %@ %@ %@%@",
+        return String(format: "%@ %@ %d %@ %@ %@ %@ %@ %@ %@%@",
                       table.padding(toLength: 10, withPad: " ", startingAt: 0), q.padding(toLength: 8, withPad: "　", startingAt: 0),
                       q.unicodeScalars.count, String(found).leftPad(14), String(format: "%.1f", indexed).leftPad(9),
                       String(format: "%.1f", scan).leftPad(13), String(format: "%.1f", scan / max(indexed, 0.001)).leftPad(11),
+                      String(format: "%.1f", bare).leftPad(13), String(format: "%.1f", bare / max(indexed, 0.001)).leftPad(11),
                       "\(began), \(String(format: "%.1f", prefix))".leftPad(12), agree)
     }
 
