@@ -127,10 +127,10 @@ struct OutreachStats {
         }
 
         // Roll the cells up by street, district or month.
-        let orgs = byMonth ? [:] : try await ApplicationService.orgNames(cells.keys.map(\.org), on: db)
+        let orgs = byMonth ? [:] : try await Self.nodes(cells.keys.map(\.org), on: db)
         var ancestorIDs = Set<Int>()
         for org in orgs.values { ancestorIDs.formUnion(org.treePath.ids) }
-        let ancestors = try await ApplicationService.orgNames(Array(ancestorIDs), on: db)
+        let ancestors = try await Self.nodes(Array(ancestorIDs), on: db)
         var grouped: [String: (label: String, orgId: Int?, figures: Figures)] = [:]
         var totals = Figures()
         for (pair, figures) in cells {
@@ -157,6 +157,27 @@ struct OutreachStats {
         let rows = by == .month ? unsorted.sorted { $0.key < $1.key }
             : OrgOrder.sorted(unsorted, node: { $0.orgId.flatMap { ancestors[$0] ?? orgs[$0] } }, ancestors: Array(ancestors.values))
         return Report(orgId: try root.requireID(), orgName: root.name, from: f, to: t, by: by, totals: totals, rows: rows)
+    }
+
+    struct Node {
+        let name: String
+        let treePath: TreePath
+    }
+
+    /// Names and paths only: the whole organisation models of a city's 360 organisers and their
+    /// districts were a quarter of the page's time.
+    static func nodes(_ ids: [Int], on db: any Database) async throws -> [Int: Node] {
+        let unique = Array(Set(ids))
+        guard !unique.isEmpty else { return [:] }
+        var found: [Int: Node] = [:]
+        for start in stride(from: 0, to: unique.count, by: 500) {
+            let chunk = Array(unique[start..<min(start + 500, unique.count)])
+            for row in try await db.sql.raw("SELECT id, name, path FROM organizations WHERE id IN (\(binds: chunk))").all() {
+                found[try row.decode(column: "id", as: Int.self)] = Node(name: try row.decode(column: "name", as: String.self),
+                                                                          treePath: TreePath(try row.decode(column: "path", as: String.self)))
+            }
+        }
+        return found
     }
 
     private struct Pair: Hashable {
