@@ -99,6 +99,13 @@ struct MemberQuery {
             hasOlder = rows.count > paging.per
             rows = Array(rows.prefix(paging.per))
             hasNewer = true
+        } else if paging.offset == 0 {
+            // The first page by key too: a bound on the id steers SQLite to read the newest rows through
+            // the primary key and stop, instead of sorting the whole scope (193 ms against 90 ms at 1M).
+            rows = try await query.filter(\.$id < Int(Int64.max)).sort(\.$id, .descending).limit(paging.per + 1).all()
+            hasOlder = rows.count > paging.per
+            rows = Array(rows.prefix(paging.per))
+            hasNewer = false
         } else {
             rows = try await query.sort(\.$id, .descending).range(paging.offset..<(paging.offset + paging.per + 1)).all()
             hasOlder = rows.count > paging.per
