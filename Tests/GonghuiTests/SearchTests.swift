@@ -124,4 +124,33 @@ import VaporTesting
             #expect(try await sites("无此站点", "&stale=false") == [])
         }
     }
+
+    @Test func anImportedRosterIsFoundByAFragmentAndItsDuplicatesAddNothing() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let csv = """
+                姓名,身份证号码,手机号码,工作单位
+                欧阳娜娜,\(residentID(31)),13800000031,北京正泰超市2号有限公司
+                司马光,\(residentID(32)),13800000032,上海远航物流有限公司
+                欧阳娜娜,\(residentID(31)),13800000031,北京正泰超市2号有限公司
+                """
+            let auth = try await app.token("jianwai")
+            let job = try await RosterImportTests.upload(app, auth, orgID: f.jianwaiUnion.id!, name: "roster.csv", Array(csv.utf8))
+            #expect(job["imported"] as? Int == 2, "\(job)")
+            func found(_ q: String) async throws -> [String] {
+                let r = try await app.send(.GET, "/api/v1/members?q=\(TextSearchTests.encoded(q))", auth)
+                return (r.json["items"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            }
+            #expect(try await found("正泰超市") == ["欧阳娜娜"])
+            #expect(try await found("正泰") == ["欧阳娜娜"])
+            #expect(try await found("阳娜") == ["欧阳娜娜"])
+            #expect(try await found("远航物流") == ["司马光"])
+            // the same file again: nothing new in the index either
+            _ = try await RosterImportTests.upload(app, auth, orgID: f.jianwaiUnion.id!, name: "again.csv", Array(csv.utf8))
+            #expect(try await found("正泰") == ["欧阳娜娜"])
+            // and a member written afterwards through the app is indexed by the trigger again
+            _ = try await MemberScopeAndPrivacyTests.member(app, seq: 33, union: f.jianwaiUnion, staff: "jianwai", name: "诸葛亮", employer: "北京正泰电器有限公司")
+            #expect(Set(try await found("正泰")) == ["欧阳娜娜", "诸葛亮"])
+        }
+    }
 }

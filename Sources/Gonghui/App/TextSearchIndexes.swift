@@ -20,6 +20,7 @@ struct AddTextSearch: AsyncMigration {
             }
             return
         }
+        try await sql.raw("CREATE TABLE \(ident: TextSearch.deferredTable) (tbl TEXT PRIMARY KEY)").run()
         for search in TextSearch.all {
             let table = search.ftsTable
             try await sql.raw("""
@@ -28,11 +29,10 @@ struct AddTextSearch: AsyncMigration {
                 """).run()
             try await sql.raw("CREATE VIRTUAL TABLE \(ident: search.termsTable) USING fts5vocab(\(ident: table), 'row')").run()
             let columns = search.columns.map { "\(ident: $0)" as SQLQueryString }.joined(separator: ", ")
-            func values(_ row: String) -> SQLQueryString {
-                search.columns.map { "coalesce(\(unsafeRaw: row).\(ident: $0), '') || char(3)" as SQLQueryString }.joined(separator: ", ")
-            }
+            func values(_ row: String) -> SQLQueryString { "\(unsafeRaw: search.indexedValues(row))" }
             try await sql.raw("""
-                CREATE TRIGGER \(ident: table + "_insert") AFTER INSERT ON \(ident: search.table) BEGIN
+                CREATE TRIGGER \(ident: table + "_insert") AFTER INSERT ON \(ident: search.table)
+                WHEN NOT EXISTS (SELECT 1 FROM \(ident: TextSearch.deferredTable) WHERE tbl = \(literal: search.table)) BEGIN
                   INSERT INTO \(ident: table) (rowid, \(columns)) VALUES (new.id, \(values("new")));
                 END
                 """).run()
@@ -66,6 +66,7 @@ struct AddTextSearch: AsyncMigration {
             try await sql.raw("DROP TABLE IF EXISTS \(ident: search.termsTable)").run()
             try await sql.raw("DROP TABLE IF EXISTS \(ident: search.ftsTable)").run()
         }
+        if !database.isPostgres { try await sql.raw("DROP TABLE IF EXISTS \(ident: TextSearch.deferredTable)").run() }
     }
 
     static func trigramIndex(_ search: TextSearch, _ column: String) -> String { "ix_\(search.table)_\(column)_trgm" }

@@ -56,6 +56,7 @@ final class SQLiteMemberWriter: @unchecked Sendable {
     private lazy var updateJob = prepare("""
         UPDATE import_jobs SET bytes_read = ?, rows_read = ?, imported = ?, duplicates = ?, failed = ?, heartbeat_at = ? WHERE id = ?
         """)
+    private lazy var lastID = prepare("SELECT coalesce(max(id), 0) FROM members")
     private lazy var reserveCards = prepare("UPDATE card_serials SET next_value = next_value + ? WHERE name = 'member' RETURNING next_value")
 
     /// The thread every writer's calls block on: not the app's pool, where Fluent's own SQLite
@@ -116,6 +117,9 @@ final class SQLiteMemberWriter: @unchecked Sendable {
             var all = report?.problems ?? []
             var room = report?.duplicateRoom ?? 0
             if !rows.isEmpty {
+                // The search index for the whole batch in one statement after the rows (see TextSearch).
+                let before = try int64(lastID.get())
+                try exec(TextSearch.members.deferSQL)
                 let first = try reserve(rows.count)
                 let now = Date().timeIntervalSince1970
                 let stmt = try insertMember.get()
@@ -130,6 +134,8 @@ final class SQLiteMemberWriter: @unchecked Sendable {
                                            message: report.duplicateMessage))
                     }
                 }
+                try exec(TextSearch.members.bulkFill(after: before))
+                try exec(TextSearch.members.undeferSQL)
             }
             if let report {
                 let stmt = try insertProblem.get()
@@ -159,6 +165,12 @@ final class SQLiteMemberWriter: @unchecked Sendable {
             _ = sqlite_nio_sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
             throw error
         }
+    }
+
+    private func int64(_ stmt: OpaquePointer) throws -> Int64 {
+        defer { sqlite_nio_sqlite3_reset(stmt) }
+        guard sqlite_nio_sqlite3_step(stmt) == SQLITE_ROW else { throw failure("query") }
+        return sqlite_nio_sqlite3_column_int64(stmt, 0)
     }
 
     private func reserve(_ count: Int) throws -> Int64 {
