@@ -171,10 +171,11 @@ struct BenchImportCommand: AsyncCommand {
     }
 
     /// One prepared INSERT, bound and stepped per row, inside one transaction.
-    /// One prepared INSERT, bound and stepped per row, inside one transaction. With
-    /// `indexesAfter`, the ceiling for writing these rows into SQLite at all: the same rows into a
-    /// copy of the table with no index or constraint, then its six indexes (and the search index) built from the loaded
-    /// rows (sorted, with the sorter allowed a thread per core), all in the one transaction.
+    /// One prepared INSERT, bound and stepped per row, inside one transaction, the search index
+    /// filled after the rows as the import fills it. With `indexesAfter`, the ceiling for writing
+    /// these rows into SQLite at all: the same rows into a copy of the table with no index or
+    /// constraint, then its six indexes and the search index built from the loaded rows (sorted,
+    /// with the sorter allowed a thread per core), all in the one transaction.
     func rawSQLiteInsert(path: String, prepared: Prepared, indexesAfter: Bool = false) throws -> RawTiming {
         var handle: OpaquePointer?
         guard sqlite_nio_sqlite3_open(path, &handle) == SQLITE_OK, let db = handle else { throw CreateAdminCommand.Failure(description: "open \(path)") }
