@@ -75,6 +75,8 @@ extension OrgSuggestions {
                .filter(\.$kind ~~ kind.kinds).first() {
             rows.insert(chosen, at: 0)
         }
+        // Places read as the tree, in the one official order (see OrgOrder); unions by name.
+        if kind == .places { rows = OrgOrder.sorted(rows) }
         return rows.map { Suggestion(id: $0.id ?? 0, name: ($0.kind == .street && kind == .places ? "　" : "") + $0.name, parent: nil) }
     }
 }

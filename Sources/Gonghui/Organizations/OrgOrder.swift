@@ -4,6 +4,16 @@ import GonghuiCore
 /// its children, siblings by their GB/T 2260 division code, the ones without a code (Beijing's
 /// development zone, a street added by hand) after those with one, in the order they were made.
 /// Sorting in Swift, not SQL, because the engines disagree on where NULL codes sort.
+/// What the order needs of a node: its id, its path and its division code (whole models or the
+/// light rows statistics read).
+protocol OrderedNode {
+    var id: Int? { get }
+    var treePath: TreePath { get }
+    var divisionCode: String? { get }
+}
+
+extension Organization: OrderedNode {}
+
 enum OrgOrder {
     struct SiblingKey: Comparable {
         let withoutCode: Bool
@@ -17,7 +27,7 @@ enum OrgOrder {
 
     /// The node's place: one key per level from the root down. Ancestors not in `known` (above
     /// the part of the tree being sorted) weigh by id alone.
-    static func key(_ org: Organization, known: [Int: Organization]) -> [SiblingKey] {
+    static func key(_ org: any OrderedNode, known: [Int: any OrderedNode]) -> [SiblingKey] {
         org.treePath.ids.map { id in
             let node = id == org.id ? org : known[id]
             return SiblingKey(withoutCode: node?.divisionCode == nil, code: node?.divisionCode ?? "", id: id)
@@ -30,8 +40,8 @@ enum OrgOrder {
     }
 
     /// Any rows that stand for nodes (statistics lines), in the same order; rows without a node last.
-    static func sorted<Row>(_ rows: [Row], node: (Row) -> Organization?, ancestors: [Organization] = []) -> [Row] {
-        var known: [Int: Organization] = [:]
+    static func sorted<Row>(_ rows: [Row], node: (Row) -> (any OrderedNode)?, ancestors: [any OrderedNode] = []) -> [Row] {
+        var known: [Int: any OrderedNode] = [:]
         for org in ancestors + rows.compactMap(node) { if let id = org.id { known[id] = org } }
         let keyed = rows.enumerated().map { (offset: $0.offset, row: $0.element, key: node($0.element).map { key($0, known: known) }) }
         return keyed.sorted { a, b in

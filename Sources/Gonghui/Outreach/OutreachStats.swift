@@ -159,9 +159,11 @@ struct OutreachStats {
         return Report(orgId: try root.requireID(), orgName: root.name, from: f, to: t, by: by, totals: totals, rows: rows)
     }
 
-    struct Node {
+    struct Node: OrderedNode {
+        let id: Int?
         let name: String
         let treePath: TreePath
+        let divisionCode: String?
     }
 
     /// Names and paths only: the whole organisation models of a city's 360 organisers and their
@@ -172,9 +174,11 @@ struct OutreachStats {
         var found: [Int: Node] = [:]
         for start in stride(from: 0, to: unique.count, by: 500) {
             let chunk = Array(unique[start..<min(start + 500, unique.count)])
-            for row in try await db.sql.raw("SELECT id, name, path FROM organizations WHERE id IN (\(binds: chunk))").all() {
-                found[try row.decode(column: "id", as: Int.self)] = Node(name: try row.decode(column: "name", as: String.self),
-                                                                          treePath: TreePath(try row.decode(column: "path", as: String.self)))
+            for row in try await db.sql.raw("SELECT id, name, path, division_code FROM organizations WHERE id IN (\(binds: chunk))").all() {
+                let id = try row.decode(column: "id", as: Int.self)
+                found[id] = Node(id: id, name: try row.decode(column: "name", as: String.self),
+                                 treePath: TreePath(try row.decode(column: "path", as: String.self)),
+                                 divisionCode: try row.decode(column: "division_code", as: String?.self))
             }
         }
         return found
