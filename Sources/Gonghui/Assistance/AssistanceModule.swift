@@ -4,8 +4,10 @@ import Vapor
 /// archive's upkeep. Relief programmes and batches build on it (`ReliefModule`).
 enum AssistanceModule: AppModule {
     static func configure(_ app: Application) throws {
-        app.addMigrations([CreateHardshipHouseholds()])
+        app.addMigrations([CreateHardshipHouseholds(), CreateAssistanceSettings()])
     }
 
-    static func routes(_ routes: ModuleRoutes) throws {}
+    static func routes(_ routes: ModuleRoutes) throws {
+        try routes.staffAPI.register(collection: AssistanceSettingsController())
+    }
 }
