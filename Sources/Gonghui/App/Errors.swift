@@ -91,10 +91,20 @@ public struct Validator {
 extension Request {
     /// The message for one field problem, the field named by its label in the user's language.
     func message(for issue: FieldIssue) -> String {
-        let label = t("field.\(issue.field)")
         var args = issue.args
-        args["field"] = label.hasPrefix("field.") ? issue.field : label
+        args["field"] = fieldLabel(issue.field)
         return t(issue.key, args)
+    }
+
+    /// A field's label; a field in a list (`members[1].idNumber`) reads 家庭成员 2 身份证号.
+    func fieldLabel(_ field: String) -> String {
+        let label = t("field.\(field)")
+        if !label.hasPrefix("field.") { return label }
+        guard let open = field.firstIndex(of: "["), let close = field[open...].firstIndex(of: "]"),
+              let n = Int(field[field.index(after: open)..<close]) else { return field }
+        let list = fieldLabel(String(field[..<open]))
+        let rest = field[field.index(after: close)...].drop { $0 == "." }
+        return rest.isEmpty ? "\(list) \(n + 1)" : "\(list) \(n + 1) \(fieldLabel(String(rest)))"
     }
 
     /// Field name → message, for forms that show each message beside its field.

@@ -9,5 +9,12 @@ enum AssistanceModule: AppModule {
 
     static func routes(_ routes: ModuleRoutes) throws {
         try routes.staffAPI.register(collection: AssistanceSettingsController())
+        try routes.staffAPI.register(collection: HouseholdController())
+        // Home-visit photos, proofs of income and illness: read and written through the file's scope.
+        AttachmentRoutes.mount(routes.staffAPI, path: "hardship-households", ownerKind: "household") { req, id in
+            let h = try await HouseholdService(request: req).household(id)
+            guard let org = try await Organization.find(h.orgID, on: req.db) else { throw AppError.notFound }
+            return org
+        }
     }
 }
