@@ -5,11 +5,13 @@ import Vapor
 enum AssistanceModule: AppModule {
     static func configure(_ app: Application) throws {
         app.addMigrations([CreateHardshipHouseholds(), CreateAssistanceSettings()])
+        HouseholdPages.registerNav(app)
     }
 
     static func routes(_ routes: ModuleRoutes) throws {
         try routes.staffAPI.register(collection: AssistanceSettingsController())
         try routes.staffAPI.register(collection: HouseholdController())
+        try routes.console.register(collection: HouseholdPages())
         // Home-visit photos, proofs of income and illness: read and written through the file's scope.
         AttachmentRoutes.mount(routes.staffAPI, path: "hardship-households", ownerKind: "household") { req, id in
             let h = try await HouseholdService(request: req).household(id)

@@ -1,0 +1,92 @@
+import Fluent
+import Foundation
+import GonghuiCore
+import Vapor
+
+/// One file in the console: its facts, the income test with its working, the people (ID numbers
+/// masked), the timeline, and the next steps the viewer may take.
+enum HouseholdDetailPages {
+    struct Person: Encodable {
+        let name: String
+        let relation: String
+        let idNumber: String
+        let birthDate: String
+        let detail: String
+    }
+
+    struct Event: Encodable {
+        let at: String
+        let label: String
+        let move: String?
+        let text: String?
+    }
+
+    struct Page: Encodable {
+        let page: PageContext
+        let h: HouseholdDTO
+        let stateLabel: String
+        let categoryLabel: String
+        let suggestedLabel: String?
+        let causes: String
+        let working: String
+        let people: [Person]
+        let events: [Event]
+        let actions: [FormField.Choice]
+        let exclusions: [FormField.Choice]
+        let noticeEnds: String?
+        let alert: String?
+        let errors: [String: String]
+        let form: [String: String]
+    }
+
+    @Sendable static func show(req: Request) async throws -> View {
+        try await render(req, id: try req.idParameter(), alert: nil, errors: [:], form: [:])
+    }
+
+    static func render(_ req: Request, id: Int, alert: String?, errors: [String: String], form: [String: String]) async throws -> View {
+        let h = try await HouseholdService(request: req).detail(id)
+        func yuan(_ d: Decimal) -> String { MoneyText.yuan(NSDecimalNumber(decimal: d).doubleValue) }
+        var working = req.t("assistance.working", ["income": yuan(h.annualIncomeYuan), "expenses": yuan(h.rigidExpensesYuan),
+                                                   "size": String(h.householdSize), "result": yuan(h.perCapitaMonthlyIncomeYuan)])
+        if let dibao = h.dibaoMonthlyYuan {
+            working += " " + req.t("assistance.workingDibao", ["dibao": yuan(dibao)])
+        } else { working += " " + req.t("assistance.noDibao") }
+        let people = (h.people ?? []).map {
+            Person(name: $0.name, relation: req.t("assistance.relation.\($0.relation)"), idNumber: $0.idNumberMasked, birthDate: $0.birthDate,
+                   detail: [$0.schoolGrade.map { req.t("assistance.grade.\($0)") }, $0.health.map { req.t("assistance.health.\($0)") },
+                            $0.schoolOrEmployer].compactMap { $0 }.joined(separator: " · "))
+        }
+        let events = (h.timeline ?? []).map { e in
+            var move: String?
+            if let from = e.fromState, let to = e.toState, from != to { move = req.t("assistance.state.\(from)") + " → " + req.t("assistance.state.\(to)") }
+            return Event(at: MeetingTime.local(e.at), label: req.t("assistance.action.\(e.action)"), move: move,
+                         text: [e.note, e.reason].compactMap { $0 }.joined(separator: " · ").nilIfEmpty)
+        }
+        let steps = HouseholdStep.allCases.filter { $0.from.contains(h.state) }
+        var noticeEnds: String?
+        if let noticeID = h.noticeId, h.state == .inNotice { noticeEnds = try await PublicNotice.find(noticeID, on: req.db)?.endsOn }
+        return try await req.view.render("assistance/detail", Page(
+            page: req.pageContext(), h: h, stateLabel: req.t("assistance.state.\(h.state.rawValue)"),
+            categoryLabel: req.t("assistance.category.\(h.category.rawValue)"),
+            suggestedLabel: h.suggestedCategory.map { req.t("assistance.category.\($0.rawValue)") },
+            causes: h.causes.map { req.t("assistance.cause.\($0)") }.joined(separator: "、"), working: working, people: people, events: events,
+            actions: steps.map { .init(value: $0.rawValue, label: req.t("assistance.action.\($0.rawValue)"), selected: form["action"] == $0.rawValue) },
+            exclusions: HouseholdExclusion.allCases.map { .init(value: $0.rawValue, label: req.t("assistance.exclusion.\($0.rawValue)"), selected: form["ex_\($0.rawValue)"] != nil) },
+            noticeEnds: noticeEnds, alert: alert, errors: errors, form: form))
+    }
+
+    @Sendable static func act(req: Request) async throws -> Response {
+        let id = try req.idParameter()
+        let form = try req.formFields()
+        func value(_ key: String) -> String? { form[key].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
+        let input = HouseholdAction(action: value("action"), note: value("note"), reason: value("reason"), visitDate: value("visitDate"),
+                                    visitors: value("visitors"), exclusions: HouseholdExclusion.allCases.map(\.rawValue).filter { form["ex_\($0)"] != nil })
+        do {
+            _ = try await HouseholdWorkflow(request: req).act(id, input)
+            return req.redirect(to: "/console/assistance/\(id)")
+        } catch let error as AppError where [.unprocessableEntity, .conflict, .forbidden].contains(error.status) {
+            let alert = req.t(error.fields.isEmpty || error.status == .conflict ? (error.detailKey ?? error.titleKey) : "error.invalid.detail", error.args)
+            return try await render(req, id: id, alert: alert, errors: req.fieldMessages(error), form: form).encodeResponse(status: error.status, for: req)
+        }
+    }
+}
