@@ -44,3 +44,45 @@ import VaporTesting
         }
     }
 }
+
+/// The public notice pages: a neighbour objects from a phone without an account; the filer
+/// answers from the file's page.
+@Suite struct NoticePageTests {
+    @Test func aNeighbourObjectsOnThePublicPageAndTheFilerAnswersInTheConsole() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let member = try await MemberScopeAndPrivacyTests.member(app, seq: 741, union: f.jianwaiUnion, staff: "jianwai")
+            let jianwai = try await app.token("jianwai")
+            let id = try #require(try await app.send(.POST, "/api/v1/hardship-households", jianwai, json: HouseholdTests.fileJSON(memberId: member.id)).json["id"] as? Int)
+            let today = ShanghaiClock.today().description
+            for body in ["{\"action\":\"submit\"}", "{\"action\":\"visit\",\"visitDate\":\"\(today)\",\"visitors\":\"李华\",\"note\":\"属实\"}", "{\"action\":\"notice\"}"] {
+                #expect(try await app.send(.POST, "/api/v1/hardship-households/\(id)/actions", jianwai, json: body).status == .ok)
+            }
+            let h = try #require(try await HardshipHousehold.find(id, on: app.db))
+            let noticeID = try #require(h.noticeID)
+            let list = try await app.testing().sendRequest(.GET, "/notices", headers: ["Accept": "text/html"]).body.string
+            #expect(list.contains("/notices/\(noticeID)"))
+            // The page: the masked name, no ID number, no full name.
+            let first = try await app.testing().sendRequest(.GET, "/notices/\(noticeID)", headers: ["Accept": "text/html"])
+            let visitor = ConsoleSession(app: app, cookie: try #require(ConsoleSession.cookie(from: first)),
+                                         csrf: try #require(ConsoleSession.csrf(in: first.body.string)))
+            let page = try await visitor.get("/notices/\(noticeID)").body.string
+            #expect(page.contains("王*") && !page.contains("王小红") && !page.contains(member.idNumber))
+            let entry = try #require(try await PublicNoticeEntry.query(on: app.db).filter(\.$noticeID == noticeID).first())
+            let bad = try await visitor.post("/notices/\(noticeID)", ["entryId": String(entry.id!), "phone": "12"])
+            #expect(bad.status == .unprocessableEntity)
+            #expect(bad.body.string.contains("field-error"))
+            let sent = try await visitor.post("/notices/\(noticeID)", ["entryId": String(entry.id!), "name": "张邻居", "phone": "13911112222", "text": "他家有车"])
+            #expect(sent.status == .seeOther)
+            #expect(try await PublicNoticeEntry.find(entry.id, on: app.db)?.held == true)
+            // The street answers from the file's page; the entry is free again.
+            let street = try await ConsoleSession.signIn(app, "jianwai")
+            let filePage = try await street.get("/console/assistance/\(id)").body.string
+            #expect(filePage.contains("他家有车") && filePage.contains("139****2222") && !filePage.contains("13911112222"))
+            let objection = try #require(try await PublicNoticeObjection.query(on: app.db).first())
+            let answered = try await street.post("/console/assistance/\(id)/answer", ["objectionId": String(objection.id!), "answer": "车辆为残疾代步车"])
+            #expect(answered.status == .seeOther)
+            #expect(try await PublicNoticeEntry.find(entry.id, on: app.db)?.held == false)
+        }
+    }
+}

@@ -5,10 +5,11 @@ import Vapor
 enum AssistanceModule: AppModule {
     static func configure(_ app: Application) throws {
         app.addMigrations([CreateHardshipHouseholds(), CreateAssistanceSettings()])
-        HouseholdPages.registerNav(app)
     }
 
     static func routes(_ routes: ModuleRoutes) throws {
+        // After the foundation's entries, so the menu reads in the platform's order.
+        HouseholdPages.registerNav(routes.app)
         try routes.staffAPI.register(collection: AssistanceSettingsController())
         try routes.staffAPI.register(collection: HouseholdController())
         try routes.console.register(collection: HouseholdPages())

@@ -34,6 +34,8 @@ enum HouseholdDetailPages {
         let actions: [FormField.Choice]
         let exclusions: [FormField.Choice]
         let noticeEnds: String?
+        let objections: [ObjectionDTO]
+        let cancelReasons: [FormField.Choice]
         let alert: String?
         let errors: [String: String]
         let form: [String: String]
@@ -64,7 +66,11 @@ enum HouseholdDetailPages {
         }
         let steps = HouseholdStep.allCases.filter { $0.from.contains(h.state) }
         var noticeEnds: String?
-        if let noticeID = h.noticeId, h.state == .inNotice { noticeEnds = try await PublicNotice.find(noticeID, on: req.db)?.endsOn }
+        var objections: [ObjectionDTO] = []
+        if let noticeID = h.noticeId {
+            if h.state == .inNotice { noticeEnds = try await PublicNotice.find(noticeID, on: req.db)?.endsOn }
+            objections = try await PublicNoticeObjection.query(on: req.db).filter(\.$noticeID == noticeID).sort(\.$id).all().map(NoticeController.objectionDTO)
+        }
         return try await req.view.render("assistance/detail", Page(
             page: req.pageContext(), h: h, stateLabel: req.t("assistance.state.\(h.state.rawValue)"),
             categoryLabel: req.t("assistance.category.\(h.category.rawValue)"),
@@ -72,14 +78,16 @@ enum HouseholdDetailPages {
             causes: h.causes.map { req.t("assistance.cause.\($0)") }.joined(separator: "、"), working: working, people: people, events: events,
             actions: steps.map { .init(value: $0.rawValue, label: req.t("assistance.action.\($0.rawValue)"), selected: form["action"] == $0.rawValue) },
             exclusions: HouseholdExclusion.allCases.map { .init(value: $0.rawValue, label: req.t("assistance.exclusion.\($0.rawValue)"), selected: form["ex_\($0.rawValue)"] != nil) },
-            noticeEnds: noticeEnds, alert: alert, errors: errors, form: form))
+            noticeEnds: noticeEnds, objections: objections,
+            cancelReasons: FormField.choices(CancelReason.self, prefix: "assistance.cancel", selected: form["cancelReason"], blank: "—", req), alert: alert, errors: errors, form: form))
     }
 
     @Sendable static func act(req: Request) async throws -> Response {
         let id = try req.idParameter()
         let form = try req.formFields()
         func value(_ key: String) -> String? { form[key].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
-        let input = HouseholdAction(action: value("action"), note: value("note"), reason: value("reason"), visitDate: value("visitDate"),
+        let reason = value("action") == "cancel" ? value("cancelReason") : value("reason")
+        let input = HouseholdAction(action: value("action"), note: value("note"), reason: reason, visitDate: value("visitDate"),
                                     visitors: value("visitors"), exclusions: HouseholdExclusion.allCases.map(\.rawValue).filter { form["ex_\($0)"] != nil })
         do {
             _ = try await HouseholdWorkflow(request: req).act(id, input)
@@ -87,6 +95,23 @@ enum HouseholdDetailPages {
         } catch let error as AppError where [.unprocessableEntity, .conflict, .forbidden].contains(error.status) {
             let alert = req.t(error.fields.isEmpty || error.status == .conflict ? (error.detailKey ?? error.titleKey) : "error.invalid.detail", error.args)
             return try await render(req, id: id, alert: alert, errors: req.fieldMessages(error), form: form).encodeResponse(status: error.status, for: req)
+        }
+    }
+
+    /// The filer answers an objection to the file's notice; the entry is free when none stays open.
+    @Sendable static func answer(req: Request) async throws -> Response {
+        let id = try req.idParameter()
+        let h = try await HouseholdService(request: req).household(id)
+        let form = try req.formFields()
+        guard let noticeID = h.noticeID, let objectionID = form["objectionId"].flatMap({ Int($0) }),
+              let o = try await PublicNoticeObjection.find(objectionID, on: req.db), o.noticeID == noticeID else { throw AppError.notFound }
+        do {
+            try await PublicNotices.answer(o, text: form["answer"], staffID: try req.scope.staffID, on: req.db)
+            try await req.audit.record("notice.answer", targetType: "publicNotice", targetID: noticeID, details: ["objection": String(objectionID)])
+            return req.redirect(to: "/console/assistance/\(id)")
+        } catch let error as AppError where [.unprocessableEntity, .conflict].contains(error.status) {
+            return try await render(req, id: id, alert: req.t(error.detailKey ?? "error.invalid.detail", error.args), errors: req.fieldMessages(error), form: form)
+                .encodeResponse(status: error.status, for: req)
         }
     }
 }

@@ -16,6 +16,7 @@ struct HouseholdPages: RouteCollection {
         files.post("new", use: create)
         files.get(":id", use: HouseholdDetailPages.show)
         files.post(":id", use: HouseholdDetailPages.act)
+        files.post(":id", "answer", use: HouseholdDetailPages.answer)
     }
 
     static func registerNav(_ app: Application) {
@@ -70,7 +71,7 @@ struct HouseholdPages: RouteCollection {
         let filters = [
             FormField("state", req.t("field.state"), type: "select", value: nil,
                       choices: FormField.choices(HouseholdState.self, prefix: "assistance.state", selected: filter.state?.rawValue, blank: all, req), errors: [:]),
-            FormField("category", req.t("field.category"), type: "select", value: nil,
+            FormField("category", req.t("assistance.categoryLabel"), type: "select", value: nil,
                       choices: FormField.choices(HouseholdCategory.self, prefix: "assistance.category", selected: filter.category?.rawValue, blank: all, req), errors: [:]),
         ]
         let rows = result.items.map {
@@ -94,7 +95,7 @@ struct HouseholdPages: RouteCollection {
         let format = try RosterFiles.format(req)
         let service = HouseholdService(request: req)
         try await req.audit.record("household.export", details: ["format": format, "filter": filter.query])
-        let header = ["assistance.fileNumber", "field.subjectName", "field.category", "assistance.union", "field.state", "field.householdSize",
+        let header = ["assistance.fileNumber", "field.subjectName", "assistance.categoryLabel", "assistance.union", "field.state", "field.householdSize",
                       "assistance.perCapita", "field.causes"].map { req.t($0) }
         return try await RosterFiles.download(req, name: "households", format: format, header: header, widths: [16, 10, 10, 28, 10, 8, 14, 30]) { add in
             var page = 1
@@ -123,8 +124,8 @@ struct HouseholdPages: RouteCollection {
         let scope = try req.scope
         let streets = OrgOrder.sorted(try await scope.orgs(on: req.db).filter(\.$kind == .street).sort(\.$path).limit(500).all())
         func f(_ name: String, _ type: String = "text", required: Bool = false, wide: Bool = false, hint: String? = nil,
-               choices: [FormField.Choice] = []) -> FormField {
-            FormField(name, req.fieldLabel(name), type: type, value: values[name], choices: choices, required: required, wide: wide, hint: hint, errors: errors)
+               choices: [FormField.Choice] = [], label: String? = nil) -> FormField {
+            FormField(name, label ?? req.fieldLabel(name), type: type, value: values[name], choices: choices, required: required, wide: wide, hint: hint, errors: errors)
         }
         let blank = req.t("common.optional")
         var fields = [
@@ -132,7 +133,7 @@ struct HouseholdPages: RouteCollection {
             f("subjectName"), f("subjectIdNumber"),
             f("orgId", "select", choices: [.init(value: "", label: blank, selected: true)]
                 + streets.map { .init(value: String($0.id ?? 0), label: $0.name, selected: values["orgId"] == String($0.id ?? 0)) }),
-            f("category", "select", required: true, choices: FormField.choices(HouseholdCategory.self, prefix: "assistance.category", selected: values["category"], req)),
+            f("category", "select", required: true, choices: FormField.choices(HouseholdCategory.self, prefix: "assistance.category", selected: values["category"], req), label: req.t("assistance.categoryLabel")),
             f("categoryReason", hint: req.t("assistance.categoryReasonHint")),
             FormField("causes", req.t("field.causes"), type: "checks", value: nil, choices: HouseholdCause.allCases.map {
                 .init(value: $0.rawValue, label: req.t("assistance.cause.\($0.rawValue)"), selected: values["causes_\($0.rawValue)"] != nil)

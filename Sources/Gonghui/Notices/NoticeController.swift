@@ -133,5 +133,6 @@ enum NoticesModule: AppModule {
     static func routes(_ routes: ModuleRoutes) throws {
         try routes.api.register(collection: NoticeController())
         NoticeController().bootProtected(routes: routes.staffAPI)
+        try routes.pages.register(collection: NoticePages())
     }
 }
