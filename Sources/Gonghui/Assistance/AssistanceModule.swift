@@ -4,7 +4,7 @@ import Vapor
 /// archive's upkeep. Relief programmes and batches build on it (`ReliefModule`).
 enum AssistanceModule: AppModule {
     static func configure(_ app: Application) throws {
-        app.addMigrations([CreateHardshipHouseholds(), CreateAssistanceSettings()])
+        app.addMigrations([CreateHardshipHouseholds(), CreateAssistanceSettings(), CreateSchoolingApplications()])
     }
 
     static func routes(_ routes: ModuleRoutes) throws {
@@ -13,6 +13,8 @@ enum AssistanceModule: AppModule {
         try routes.staffAPI.register(collection: AssistanceSettingsController())
         try routes.staffAPI.register(collection: HouseholdController())
         try routes.console.register(collection: HouseholdPages())
+        try routes.memberAPI.register(collection: MemberAssistanceController())
+        try routes.staffAPI.register(collection: SchoolingReviewController())
         // Home-visit photos, proofs of income and illness: read and written through the file's scope.
         AttachmentRoutes.mount(routes.staffAPI, path: "hardship-households", ownerKind: "household") { req, id in
             let h = try await HouseholdService(request: req).household(id)
