@@ -50,6 +50,16 @@ import VaporTesting
             #expect(try await app.send(.POST, "/api/v1/schooling-applications/\(appID)/actions", jianwai, json: "{\"action\":\"reject\"}").problemFields == ["reason"])
             let accepted = try await app.send(.POST, "/api/v1/schooling-applications/\(appID)/actions", jianwai, json: "{\"action\":\"accept\"}")
             #expect(accepted.json["state"] as? String == "accepted")
+
+            // The member moves to 中关村's union: the file follows, with its history.
+            let asked = try await app.send(.POST, "/api/v1/me/transfers", me, json: "{\"toOrgId\":\(f.zgcUnion.id!),\"reason\":\"换工作\"}")
+            let transferID = try #require(asked.json["id"] as? Int)
+            let zgc = try await app.token("zgc")
+            #expect(try await app.send(.POST, "/api/v1/member-transfers/\(transferID)/accept", zgc).status == .ok)
+            let moved = try await app.send(.GET, "/api/v1/hardship-households/\(id)", zgc)
+            #expect(moved.json["orgId"] as? Int == f.zgcUnion.id && moved.json["state"] as? String == "active")
+            #expect((moved.json["timeline"] as? [[String: Any]] ?? []).contains { $0["action"] as? String == "transfer" })
+            #expect(try await app.send(.GET, "/api/v1/hardship-households/\(id)", jianwai).status == .notFound)
         }
     }
 }

@@ -4,6 +4,8 @@ import Vapor
 /// archive's upkeep. Relief programmes and batches build on it (`ReliefModule`).
 enum AssistanceModule: AppModule {
     static func configure(_ app: Application) throws {
+        // A file follows its member to the new union (its state and history unchanged).
+        app.memberHooks.addTransfer(HouseholdService.follow)
         app.addMigrations([CreateHardshipHouseholds(), CreateAssistanceSettings(), CreateSchoolingApplications()])
     }
 

@@ -161,6 +161,17 @@ struct HouseholdService {
         return all
     }
 
+    /// A member's transfer moves the open file with the member (`MemberHooks`).
+    @Sendable static func follow(member: Member, from: Int, to: Int, staffID: Int?, db: any Database) async throws {
+        guard let memberID = member.id else { return }
+        let files = try await HardshipHousehold.query(on: db).filter(\.$memberID == memberID).filter(\.$orgID == from).all()
+        for h in files where !h.state.isClosed {
+            h.orgID = to
+            try await h.save(on: db)
+            try await HouseholdWorkflow.event(h, action: "transfer", from: h.state, to: h.state, note: nil, reason: nil, staffID: staffID, on: db)
+        }
+    }
+
     /// Two filers racing past the lookup meet the unique index: answered as the lookup would.
     static func guardUnique(_ write: () async throws -> Void) async throws {
         do { try await write() } catch let error as any DatabaseError where error.isConstraintFailure {

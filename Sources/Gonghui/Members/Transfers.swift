@@ -134,6 +134,9 @@ enum Transfers {
             if accept {
                 member.orgID = transfer.toOrgID
                 try await member.save(on: tx)
+                for hook in req.application.memberHooks.onTransfer {
+                    try await hook(member, transfer.fromOrgID, transfer.toOrgID, scope.staffID, tx)
+                }
             }
             try await MemberEvent(memberID: transfer.memberID, kind: accept ? "transferred" : "transferDeclined",
                                   from: String(transfer.fromOrgID), to: String(transfer.toOrgID), note: note, actor: scope.staffID).create(on: tx)
