@@ -39,6 +39,11 @@ import VaporTesting
             let haidian = try await ConsoleSession.signIn(app, "haidian")
             #expect(!(try await haidian.get("/console/assistance").body.string.contains("王小红")))
             #expect(try await haidian.get(location).status == .notFound)
+            // A proof from the page: a PDF is kept, a text file is refused naming why.
+            let pdf = "%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+            #expect(try await street.upload(location + "/files", [:], fileName: "visit.txt", contents: "hello").status == .unprocessableEntity)
+            #expect(try await street.upload(location + "/files", [:], fileName: "visit.pdf", contents: pdf).status == .seeOther)
+            #expect(try await street.get(location).body.string.contains("visit.pdf"))
             let export = try await street.get("/console/assistance/export?format=csv")
             #expect(export.status == .ok && export.body.string.contains("王小红"))
         }

@@ -35,6 +35,7 @@ enum HouseholdDetailPages {
         let exclusions: [FormField.Choice]
         let noticeEnds: String?
         let objections: [ObjectionDTO]
+        let files: [AttachmentDTO]
         let cancelReasons: [FormField.Choice]
         let alert: String?
         let errors: [String: String]
@@ -79,6 +80,7 @@ enum HouseholdDetailPages {
             actions: steps.map { .init(value: $0.rawValue, label: req.t("assistance.action.\($0.rawValue)"), selected: form["action"] == $0.rawValue) },
             exclusions: HouseholdExclusion.allCases.map { .init(value: $0.rawValue, label: req.t("assistance.exclusion.\($0.rawValue)"), selected: form["ex_\($0.rawValue)"] != nil) },
             noticeEnds: noticeEnds, objections: objections,
+            files: try await Attachment.query(on: req.db).filter(\.$ownerKind == "household").filter(\.$ownerID == id).sort(\.$id).all().map(AttachmentDTO.init),
             cancelReasons: FormField.choices(CancelReason.self, prefix: "assistance.cancel", selected: form["cancelReason"], blank: "—", req), alert: alert, errors: errors, form: form))
     }
 
@@ -96,6 +98,35 @@ enum HouseholdDetailPages {
             let alert = req.t(error.fields.isEmpty || error.status == .conflict ? (error.detailKey ?? error.titleKey) : "error.invalid.detail", error.args)
             return try await render(req, id: id, alert: alert, errors: req.fieldMessages(error), form: form).encodeResponse(status: error.status, for: req)
         }
+    }
+
+    /// A home-visit photo or a proof, uploaded from the file's page (PDF, JPEG, PNG; 10 MB), audited.
+    @Sendable static func upload(req: Request) async throws -> Response {
+        let id = try req.idParameter()
+        let h = try await HouseholdService(request: req).household(id)
+        guard let org = try await Organization.find(h.orgID, on: req.db) else { throw AppError.notFound }
+        do {
+            let (body, name) = try AttachmentRoutes.upload(req)
+            try await req.db.transaction { tx in
+                let a = try await Attachments.save(body, fileName: name, ownerKind: "household", ownerID: id, orgID: org.requireID(),
+                                                   staffID: req.optionalScope?.staffID, memberID: nil, app: req.application, on: tx)
+                try await req.audit.record("attachment.upload", targetType: "household", targetID: id, org: org,
+                                           details: ["file": a.fileName, "sha256": a.sha256], on: tx)
+            }
+            return req.redirect(to: "/console/assistance/\(id)")
+        } catch let error as AppError where error.status == .unprocessableEntity || error.status == .payloadTooLarge {
+            return try await render(req, id: id, alert: req.fieldMessages(error).values.first ?? req.t(error.titleKey), errors: [:], form: [:])
+                .encodeResponse(status: error.status, for: req)
+        }
+    }
+
+    @Sendable static func download(req: Request) async throws -> Response {
+        let id = try req.idParameter()
+        _ = try await HouseholdService(request: req).household(id)
+        guard let a = try await Attachment.find(try req.idParameter("fileId"), on: req.db), a.ownerKind == "household", a.ownerID == id else {
+            throw AppError.notFound
+        }
+        return try await Attachments.download(a, req: req)
     }
 
     /// The filer answers an objection to the file's notice; the entry is free when none stays open.

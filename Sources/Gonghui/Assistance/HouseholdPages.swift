@@ -17,6 +17,8 @@ struct HouseholdPages: RouteCollection {
         files.get(":id", use: HouseholdDetailPages.show)
         files.post(":id", use: HouseholdDetailPages.act)
         files.post(":id", "answer", use: HouseholdDetailPages.answer)
+        files.upload(":id", "files", use: HouseholdDetailPages.upload)
+        files.get(":id", "files", ":fileId", use: HouseholdDetailPages.download)
     }
 
     static func registerNav(_ app: Application) {
