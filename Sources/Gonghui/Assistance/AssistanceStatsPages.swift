@@ -93,6 +93,23 @@ enum AssistanceStatsRoutes {
         let title: String
     }
 
+    struct UnitLine: Encodable {
+        let label: String
+        let households: Int
+        let deep: Int
+        let relative: Int
+        let accident: Int
+        let width: Int
+    }
+
+    struct AidLine: Encodable {
+        let name: String
+        let households: Int
+        let lines: Int
+        let amount: String
+        let width: Int
+    }
+
     struct Page: Encodable {
         let page: PageContext
         let orgId: Int
@@ -102,8 +119,8 @@ enum AssistanceStatsRoutes {
         let report: AssistanceStatsDTO
         let categories: [Bar]
         let causes: [Bar]
-        let units: [Bar]
-        let aid: [Bar]
+        let units: [UnitLine]
+        let aid: [AidLine]
         let columns: [Column]
         let monthLabels: [Column]
         let chartWidth: Int
@@ -144,8 +161,12 @@ enum AssistanceStatsRoutes {
             from: r.from, to: r.to, report: r,
             categories: bars(r.byCategory.map { ($0.label, $0.households) }),
             causes: bars(r.byCause.map { ($0.label, $0.households) }),
-            units: bars(r.byUnit.map { ($0.label, $0.households) }),
-            aid: bars(r.aid.map { ($0.name, Int(truncating: NSDecimalNumber(decimal: $0.amountYuan))) }, value: { MoneyText.yuan(Double($0)) }),
+            units: zip(r.byUnit, bars(r.byUnit.map { ($0.label, $0.households) })).map { u, b in
+                UnitLine(label: u.label, households: u.households, deep: u.deep, relative: u.relative, accident: u.accident, width: b.width)
+            },
+            aid: zip(r.aid, bars(r.aid.map { ($0.name, Int(truncating: NSDecimalNumber(decimal: $0.amountYuan))) })).map { a, b in
+                AidLine(name: a.name, households: a.households, lines: a.lines, amount: yuanText(a.amountYuan), width: b.width)
+            },
             columns: columns, monthLabels: labels, chartWidth: max(200, 40 + r.flows.count * 44),
             festivalAmount: yuanText(r.festivalVisit.amountYuan), schoolingAmount: yuanText(r.autumnSchooling.amountYuan)))
             .encodeResponse(for: req)

@@ -6,11 +6,13 @@ enum AssistanceUpkeepModule: AppModule {
     static func configure(_ app: Application) throws {
         app.addMigrations([CreateArchiveChecks()])
         app.asyncCommands.use(AssistanceCommand(), as: "assistance")
-        app.consoleNav.add(.init(labelKey: "archive.nav.checks", href: "/console/archive-checks", visible: { $0.readsArchive }))
-        app.consoleNav.add(.init(labelKey: "archive.nav.stats", href: "/console/assistance-stats", visible: { $0.readsArchive }))
     }
 
     static func routes(_ routes: ModuleRoutes) throws {
+        // Here rather than in `configure`: the foundation's and the first services' entries are added
+        // after modules are configured, and the archive's pages belong after them in the menu.
+        routes.app.consoleNav.add(.init(labelKey: "archive.nav.checks", href: "/console/archive-checks", visible: { $0.readsArchive }))
+        routes.app.consoleNav.add(.init(labelKey: "archive.nav.stats", href: "/console/assistance-stats", visible: { $0.readsArchive }))
         try routes.staffAPI.register(collection: ArchiveCheckController(kind: .review))
         try routes.staffAPI.register(collection: ArchiveCheckController(kind: .spotCheck))
         routes.staffAPI.get("hardship-lists", ":list", use: ArchiveLists.handle)
