@@ -73,6 +73,8 @@ import VaporTesting
             #expect(page.status == .ok && page.body.string.contains("年度复核") && page.body.string.contains(ArchiveFiles.day(-1)))
             let round = try await session.get("/console/archive-checks/\(id)")
             #expect(round.status == .ok && round.body.string.contains("已逾期") && round.body.string.contains("注销"))
+            let export = try await session.get("/console/archive-lists/unchanged?format=csv")
+            #expect(export.status == .ok && export.body.string.contains("档案编号"))
         }
     }
 

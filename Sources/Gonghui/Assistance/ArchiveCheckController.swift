@@ -131,7 +131,9 @@ struct ArchiveCheckController: RouteCollection {
         var v = Validator()
         let paging = PageRequest(from: req, &v)
         let overdueOnly = req.query[String.self, at: "overdue"]
-        if let overdueOnly, !["true", "false", ""].contains(overdueOnly) { v.add("overdue", "unknown", "error.field.oneOf", ["values": "true, false"]) }
+        if let overdueOnly, !["true", "false", ""].contains(overdueOnly) {
+            v.add("overdue", "unknown", "error.field.oneOf", ["values": "true, false"])
+        }
         try v.check()
         let (check, org) = try await scoped(req)
         let lines = try await Self.lines(check, scope: scope, overdueOnly: overdueOnly == "true", paging: paging, on: req.db)

@@ -109,8 +109,12 @@ struct AssistanceStats {
         let (aid, festival, schooling) = try await self.aid(root: root, from: from, to: to)
         return AssistanceStatsDTO(
             orgId: rootID, orgName: root.name, from: from.description, to: to.description, active: byCategory.values.reduce(0, +),
-            byCategory: HouseholdCategory.allCases.map { .init(key: $0.rawValue, label: t("archive.category.\($0.rawValue)"), households: byCategory[$0.rawValue] ?? 0) },
-            byCause: byCause.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { .init(key: $0.key, label: causeLabel($0.key), households: $0.value) },
+            byCategory: HouseholdCategory.allCases.map { c in
+                .init(key: c.rawValue, label: t("archive.category.\(c.rawValue)"), households: byCategory[c.rawValue] ?? 0)
+            },
+            byCause: byCause.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { c in
+                .init(key: c.key, label: causeLabel(c.key), households: c.value)
+            },
             byUnit: unitRows, flows: flows, flowTotal: flowTotal, aid: aid, festivalVisit: festival, autumnSchooling: schooling)
     }
 

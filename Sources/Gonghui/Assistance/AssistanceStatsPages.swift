@@ -63,7 +63,8 @@ enum AssistanceStatsRoutes {
             for f in r.flows + [r.flowTotal] {
                 let period = f.period == "total" ? req.t("archive.stats.total") : f.period
                 for (key, n) in [("approved", f.approved), ("lifted", f.lifted), ("cancelled", f.cancelled), ("reopened", f.reopened)] {
-                    try add([.text(req.t("archive.stats.flows")), .text(period + " " + req.t("archive.stats.flow.\(key)")), .integer(Int64(n)), .empty, .empty])
+                    let item = period + " " + req.t("archive.stats.flow.\(key)")
+                    try add([.text(req.t("archive.stats.flows")), .text(item), .integer(Int64(n)), .empty, .empty])
                 }
             }
             for a in r.aid {
