@@ -1,0 +1,16 @@
+import Vapor
+
+/// 帮扶项目 and 发放批次: programmes with budgets down the tree, batches of lines checked against
+/// the rules, reserved in the funds ledger, put up for public notice and paid.
+enum ReliefModule: AppModule {
+    static func configure(_ app: Application) throws {
+        // CreateAssistanceSettings belongs to AssistanceModule once the lead's settings API is merged.
+        app.addMigrations([CreateAssistanceSettings(), CreateRelief()])
+        app.consoleNav.add(.init(labelKey: "relief.nav", href: "/console/relief", visible: { $0.readsFunds }))
+    }
+
+    static func routes(_ routes: ModuleRoutes) throws {
+        try routes.staffAPI.register(collection: ReliefProgramController())
+        try routes.staffAPI.register(collection: ReliefBatchController())
+    }
+}
