@@ -6,6 +6,7 @@ enum ReliefModule: AppModule {
     static func configure(_ app: Application) throws {
         // CreateAssistanceSettings belongs to AssistanceModule once the lead's settings API is merged.
         app.addMigrations([CreateAssistanceSettings(), CreateRelief()])
+        app.asyncCommands.use(BenchReliefCommand(), as: "bench-relief")
         app.consoleNav.add(.init(labelKey: "relief.nav", href: "/console/relief", visible: { $0.readsFunds }))
     }
 
