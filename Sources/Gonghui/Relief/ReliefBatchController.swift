@@ -40,9 +40,13 @@ struct ReliefBatchController: RouteCollection {
     }
 
     @Sendable func create(req: Request) async throws -> Response {
+        let input = try req.content.decode(ReliefBatchInput.self)
+        return try await ["id": Self.make(req, input)].encodeResponse(status: .created, for: req)
+    }
+
+    static func make(_ req: Request, _ input: ReliefBatchInput) async throws -> Int {
         let scope = try req.scope
         try scope.require(scope.role.worksRelief)
-        let input = try req.content.decode(ReliefBatchInput.self)
         var v = Validator()
         if input.programId == nil { v.add("programId", "required") }
         if input.orgId == nil { v.add("orgId", "required") }
@@ -63,7 +67,7 @@ struct ReliefBatchController: RouteCollection {
             try await req.audit.record("relief.batch.create", targetType: "reliefBatch", targetID: batch.id, org: org,
                                        details: ["program": String(program.id ?? 0)], on: tx)
         }
-        return try await ["id": batch.requireID()].encodeResponse(status: .created, for: req)
+        return try batch.requireID()
     }
 
     @Sendable func list(req: Request) async throws -> Paged<ReliefBatchDTO> {
@@ -113,19 +117,27 @@ struct ReliefBatchController: RouteCollection {
         let fen = v.yuan(input.amountYuan, "amountYuan")
         let account = v.text(input.account, "account", required: false, max: 40)
         try v.check()
-        guard let program = try await ReliefProgram.find(batch.programID, on: req.db) else { throw AppError.notFound }
         let line = ReliefLines.Input(householdID: input.householdId, personID: input.personId, name: input.name, idNumber: input.idNumber,
                                      amountFen: fen, account: account)
+        return try await Self.lineDTO(Self.add(req, batch: batch, line)).encodeResponse(status: .created, for: req)
+    }
+
+    /// One line through `ReliefLines`; a refusal is audited and thrown.
+    static func add(_ req: Request, batch: ReliefBatch, _ line: ReliefLines.Input) async throws -> ReliefLine {
+        let scope = try req.scope
+        try scope.require(scope.role.worksRelief)
+        guard let program = try await ReliefProgram.find(batch.programID, on: req.db) else { throw AppError.notFound }
+        let input = line
         let outcome = try await ReliefLines.add([line], to: batch, program: program, staffID: scope.staffID, cipher: req.fieldCipher, on: req.db)[0]
         if let refusal = outcome.refusal {
             try await req.audit.record("relief.line.refused", targetType: "reliefBatch", targetID: batch.id,
-                                       details: ["code": refusal.fields.first?.code ?? "", "household": String(input.householdId ?? 0)])
+                                       details: ["code": refusal.fields.first?.code ?? "", "household": String(input.householdID ?? 0)])
             throw refusal
         }
         try await req.audit.record("relief.line.add", targetType: "reliefBatch", targetID: batch.id,
                                    details: ["line": String(outcome.lineID ?? 0), "amountFen": String(outcome.amountFen)])
         guard let saved = try await ReliefLine.find(outcome.lineID, on: req.db) else { throw AppError.notFound }
-        return try await Self.lineDTO(saved).encodeResponse(status: .created, for: req)
+        return saved
     }
 
     @Sendable func act(req: Request) async throws -> ReliefBatchDTO {

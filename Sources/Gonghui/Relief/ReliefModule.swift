@@ -13,5 +13,7 @@ enum ReliefModule: AppModule {
     static func routes(_ routes: ModuleRoutes) throws {
         try routes.staffAPI.register(collection: ReliefProgramController())
         try routes.staffAPI.register(collection: ReliefBatchController())
+        try routes.console.register(collection: ReliefPages())
+        try routes.console.register(collection: ReliefBatchPages())
     }
 }

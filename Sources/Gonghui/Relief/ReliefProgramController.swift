@@ -116,10 +116,15 @@ struct ReliefProgramController: RouteCollection {
 
     /// The city sets its own budget; a node gives to a child from what it holds.
     @Sendable func allocate(req: Request) async throws -> Response {
+        let input = try req.content.decode(ReliefBudgetInput.self)
+        return try await Self.allocate(req, input).encodeResponse(status: .created, for: req)
+    }
+
+    @discardableResult
+    static func allocate(_ req: Request, _ input: ReliefBudgetInput) async throws -> FundBudgetDTO {
         let scope = try req.scope
         try scope.require(scope.role.worksRelief)
         let program = try await Self.program(req)
-        let input = try req.content.decode(ReliefBudgetInput.self)
         var v = Validator()
         if input.orgId == nil { v.add("orgId", "required") }
         let fen = v.yuan(input.amountYuan, "amountYuan", required: true)
@@ -139,7 +144,7 @@ struct ReliefProgramController: RouteCollection {
                                        details: ["amountFen": String(fen!), "from": String(giver?.id ?? 0)], on: tx)
         }
         let budget = try await FundsLedger.budget(program.fundID, org: org.requireID(), on: req.db)
-        return try await Self.dto(budget!, name: org.name).encodeResponse(status: .created, for: req)
+        return Self.dto(budget!, name: org.name)
     }
 
     static func dto(_ b: FundBudget, name: String) -> FundBudgetDTO {
