@@ -7,10 +7,11 @@ enum ReliefModule: AppModule {
         // CreateAssistanceSettings belongs to AssistanceModule once the lead's settings API is merged.
         app.addMigrations([CreateAssistanceSettings(), CreateRelief()])
         app.asyncCommands.use(BenchReliefCommand(), as: "bench-relief")
-        app.consoleNav.add(.init(labelKey: "relief.nav", href: "/console/relief", visible: { $0.readsFunds }))
     }
 
     static func routes(_ routes: ModuleRoutes) throws {
+        // After the foundation's entries, which are added once the modules are configured.
+        routes.app.consoleNav.add(.init(labelKey: "relief.nav", href: "/console/relief", visible: { $0.readsFunds }))
         try routes.staffAPI.register(collection: ReliefProgramController())
         try routes.staffAPI.register(collection: ReliefBatchController())
         try routes.console.register(collection: ReliefPages())
