@@ -50,4 +50,25 @@ import VaporTesting
             #expect(try await other.get(location).status == .notFound)
         }
     }
+
+    @Test func addingEveryActiveHouseholdCountsTheRefusalsByRule() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            try await S.dibao(app, f.chaoyang)
+            // Room for three lines of ¥12,450 at the street; four deep households, an accident one, one elsewhere.
+            let p = try await S.program(app, f, kind: .living, street: 3 * 1_245_000)
+            for n in 1...4 { try await S.household(app, org: f.jianwaiUnion, n: n) }
+            try await S.household(app, org: f.jianwaiUnion, n: 5, category: .accident)
+            try await S.household(app, org: f.zgcUnion, n: 6)
+            let b = try await S.batch(app, p, org: f.jianwai)
+            let street = try await ConsoleSession.signIn(app, "jianwai")
+            let page = try await street.post("/console/relief/batches/\(b.id!)/lines/all", [:])
+            #expect(page.status == .ok)
+            #expect(page.body.string.contains("已加入 3 户"), "\(page.body.string.prefix(2000))")
+            #expect(page.body.string.contains("未加入 1 户（overBudget）") && page.body.string.contains("未加入 1 户（categoryRule）"))
+            #expect(try await ReliefBatch.find(b.id, on: app.db)?.lineCount == 3)
+            #expect(try await S.budget(app, p, f.jianwai).availableFen == 0)
+            #expect(try await FundsAudit.verify(on: app.db).isEmpty)
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Fluent
+import FluentSQL
 import Foundation
 import GonghuiCore
 import Spreadsheet
@@ -13,6 +14,7 @@ struct ReliefBatchPages: RouteCollection {
         b.get(":id", use: show)
         b.get(":id", "export", use: export)
         b.post(":id", "lines", use: addLine)
+        b.post(":id", "lines", "all", use: addAll)
         b.post(":id", "actions", use: act)
     }
 
@@ -94,7 +96,7 @@ struct ReliefBatchPages: RouteCollection {
         try await render(req, problem: nil, form: [:])
     }
 
-    func render(_ req: Request, problem: String?, form: [String: String], status: HTTPStatus = .ok) async throws -> Response {
+    func render(_ req: Request, problem: String?, form: [String: String], status: HTTPStatus = .ok, summary: String? = nil) async throws -> Response {
         let scope = try req.scope
         let batch = try await ReliefBatchController.batch(req)
         let dto = try await ReliefBatchController.dto(batch, on: req.db)
@@ -115,7 +117,7 @@ struct ReliefBatchPages: RouteCollection {
                                        state: req.t("relief.lineState.\($0.state.rawValue)"), account: $0.account ?? "", reference: $0.payReference ?? "") },
             actions: actions.map { .init(value: $0.rawValue, label: req.t("relief.action.\($0.rawValue)"), selected: $0 == .pay || $0 == .approve) },
             canAdd: batch.state == .draft && scope.role.worksRelief, temporary: dto.kind == .temporary, form: form,
-            problem: problem, flash: problem == nil ? done.map { req.t("relief.done.\($0)") } : nil)).encodeResponse(status: status, for: req)
+            problem: problem, flash: summary ?? (problem == nil ? done.map { req.t("relief.done.\($0)") } : nil))).encodeResponse(status: status, for: req)
     }
 
     @Sendable func export(req: Request) async throws -> Response {
@@ -143,6 +145,41 @@ struct ReliefBatchPages: RouteCollection {
             var kept = form
             kept["idNumber"] = nil
             return try await render(req, problem: req.refusal(error), form: kept, status: error.status)
+        }
+    }
+
+    /// Every active household of the batch union's subtree not yet in the batch, through the same
+    /// checks a line at a time would meet (the bulk path); what was refused is counted by its rule.
+    @Sendable func addAll(req: Request) async throws -> Response {
+        do {
+            let scope = try req.scope
+            try scope.require(scope.role.worksRelief)
+            let batch = try await ReliefBatchController.batch(req)
+            guard let program = try await ReliefProgram.find(batch.programID, on: req.db), program.kind != .temporary,
+                  let org = try await Organization.find(batch.orgID, on: req.db) else { throw AppError.notFound }
+            let rows = try await (req.db as! any SQLDatabase).raw("""
+                SELECT h.id FROM hardship_households h JOIN organizations o ON o.id = h.org_id
+                WHERE o.path >= \(bind: org.path) AND o.path < \(bind: org.treePath.upperBound) AND h.state = 'active'
+                  AND NOT EXISTS (SELECT 1 FROM relief_lines l WHERE l.batch_id = \(bind: try batch.requireID()) AND l.household_id = h.id)
+                ORDER BY h.id LIMIT 50000
+                """).all()
+            let inputs = try rows.map { ReliefLines.Input(householdID: try $0.decode(column: "id", as: Int.self)) }
+            let out = try await ReliefLines.add(inputs, to: batch, program: program, staffID: scope.staffID, cipher: req.fieldCipher, on: req.db)
+            var refused: [String: (count: Int, message: String)] = [:]
+            for o in out {
+                guard let r = o.refusal, let issue = r.fields.first else { continue }
+                refused[issue.code, default: (0, req.message(for: issue))].count += 1
+            }
+            let added = out.filter { $0.refusal == nil }.count
+            try await req.audit.record("relief.line.addAll", targetType: "reliefBatch", targetID: batch.id,
+                                       details: ["added": String(added), "refused": String(out.count - added)])
+            var summary = req.t("relief.addAll.added", ["count": String(added)])
+            for (code, r) in refused.sorted(by: { $0.key < $1.key }) {
+                summary += req.t("relief.addAll.refused", ["count": String(r.count), "code": code, "message": r.message])
+            }
+            return try await render(req, problem: nil, form: [:], summary: summary)
+        } catch let error as AppError where error.status == .unprocessableEntity || error.status == .conflict {
+            return try await render(req, problem: req.refusal(error), form: [:], status: error.status)
         }
     }
 
