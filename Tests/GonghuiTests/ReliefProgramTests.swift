@@ -96,4 +96,33 @@ import VaporTesting
             #expect(try await app.auditCount("relief.budget.allocate") == 4)
         }
     }
+
+    @Test func badInputIsAlways4xxNeverA500() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let admin = try await app.token("admin")
+            let p = try await S.program(app, f, kind: .festivalVisit, amountYuan: 100)
+            let b = try await S.batch(app, p, org: f.jianwai)
+            let bodies: [(String, String)] = [
+                ("/api/v1/relief-programs", #"{"kind":"living","year":2026,"name":"x","amountYuan":"abc"}"#),
+                ("/api/v1/relief-programs", #"{"kind":"living","year":99999999999999999999,"name":"x"}"#),
+                ("/api/v1/relief-programs", #"{"kind":"living","year":2026,"name":"x","amountYuan":1e400}"#),
+                ("/api/v1/relief-programs", #"{"kind":"living","year":2026,"name":"x","monthsDeep":10.25}"#),
+                ("/api/v1/relief-programs", "not json"),
+                ("/api/v1/relief-programs/\(p.id!)/budgets", #"{"orgId":-4,"amountYuan":-1}"#),
+                ("/api/v1/relief-programs/\(p.id!)/budgets", #"{"orgId":\#(f.city.id!),"amountYuan":99999999999999.99}"#),
+                ("/api/v1/relief-batches", #"{"programId":999999,"orgId":\#(f.jianwai.id!)}"#),
+                ("/api/v1/relief-batches/\(b.id!)/lines", #"{"householdId":9223372036854775807}"#),
+                ("/api/v1/relief-batches/\(b.id!)/lines", #"{"householdId":1,"amountYuan":0}"#),
+                ("/api/v1/relief-batches/\(b.id!)/actions", #"{"action":"pay","payments":[{"failed":true}]}"#),
+                ("/api/v1/relief-batches/\(b.id!)/actions", #"{}"#),
+            ]
+            for (path, body) in bodies {
+                let r = try await app.send(.POST, path, admin, json: body)
+                #expect((400..<500).contains(r.status.code), "\(path) \(body): \(r.status) \(r.body.string)")
+            }
+            #expect(try await app.send(.GET, "/api/v1/relief-batches/abc/lines?page=-1", admin).status.code < 500)
+            #expect(try await app.send(.GET, "/api/v1/relief-programs?year=x", admin).status == .unprocessableEntity)
+        }
+    }
 }
