@@ -53,10 +53,18 @@ struct FundsController: RouteCollection {
         let scope = try req.scope
         try scope.require(scope.role.readsFunds)
         var v = Validator()
-        let fundID = req.optionalID("fundId", &v)
+        var fundID = req.optionalID("fundId", &v)
+        let programID = req.optionalID("programId", &v)
         let orgID = req.optionalID("orgId", &v)
         let paging = PageRequest(from: req, &v)
         try v.check()
+        if let programID {
+            // A relief programme's fund; an unknown programme is simply not found.
+            guard let fund = try await Fund.query(on: req.db).filter(\.$kind == "relief").filter(\.$refID == programID).first() else {
+                throw AppError.notFound
+            }
+            fundID = fund.id
+        }
         var query = scope.records(FundEntry.self, orgField: \.$orgID, on: req.db)
         if let orgID {
             let org = try await scope.org(orgID, on: req.db)
