@@ -48,8 +48,16 @@ import VaporTesting
             #expect(try await app.send(.GET, "/api/v1/schooling-applications", try await app.token("haidian")).body.string == "[]")
             #expect(try await app.send(.POST, "/api/v1/schooling-applications/\(appID)/actions", try await app.token("haidian"), json: "{\"action\":\"accept\"}").status == .notFound)
             #expect(try await app.send(.POST, "/api/v1/schooling-applications/\(appID)/actions", jianwai, json: "{\"action\":\"reject\"}").problemFields == ["reason"])
-            let accepted = try await app.send(.POST, "/api/v1/schooling-applications/\(appID)/actions", jianwai, json: "{\"action\":\"accept\"}")
-            #expect(accepted.json["state"] as? String == "accepted")
+            #expect(try await app.send(.POST, "/api/v1/schooling-applications/\(appID)/actions", jianwai, json: "{\"action\":\"accept\"}").problemFields == ["batchId"])
+            // Accepted into a 金秋助学 batch: the line carries the rule's amount (senior high ¥4,000) and is reserved.
+            let program = try await ReliefSupport.program(app, f, kind: .autumnSchooling)
+            let batch = try await ReliefSupport.batch(app, program, org: f.jianwai)
+            let accepted = try await app.send(.POST, "/api/v1/schooling-applications/\(appID)/actions", jianwai,
+                                              json: "{\"action\":\"accept\",\"batchId\":\(batch.id!)}")
+            #expect(accepted.json["state"] as? String == "accepted", "\(accepted.body.string)")
+            #expect(accepted.json["batchId"] as? Int == batch.id)
+            let line = try #require(try await ReliefLine.query(on: app.db).filter(\.$batchID == batch.id!).first())
+            #expect(line.householdID == id && line.amountFen == 400_000)
 
             // The member moves to 中关村's union: the file follows, with its history.
             let asked = try await app.send(.POST, "/api/v1/me/transfers", me, json: "{\"toOrgId\":\(f.zgcUnion.id!),\"reason\":\"换工作\"}")

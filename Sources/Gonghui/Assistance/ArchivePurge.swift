@@ -34,9 +34,12 @@ enum ArchivePurge {
         for start in stride(from: 0, to: ids.count, by: 500) {
             let batch = SQLList(ids[start..<min(ids.count, start + 500)].map { SQLBind($0) })
             try await db.transaction { tx in
-                for table in ["archive_check_lines", "hardship_people", "hardship_events"] {
+                // Schooling applications name the file's people, so they go first; relief lines and ledger
+                // entries are the finance archive and stay (they carry the household id, no key).
+                for table in ["schooling_applications", "archive_check_lines", "hardship_people", "hardship_events"] {
                     try await tx.sql.raw("DELETE FROM \(ident: table) WHERE household_id IN (\(batch))").run()
                 }
+                try await tx.sql.raw("DELETE FROM attachments WHERE owner_kind = 'household' AND owner_id IN (\(batch))").run()
                 try await tx.sql.raw("DELETE FROM hardship_households WHERE id IN (\(batch))").run()
             }
         }

@@ -177,6 +177,8 @@ struct SchoolingReviewController: RouteCollection {
     struct Action: Content {
         var action: String?
         var reason: String?
+        /// accept: the 金秋助学 batch the child's line goes into.
+        var batchId: Int?
     }
 
     func boot(routes: any RoutesBuilder) throws {
@@ -195,7 +197,8 @@ struct SchoolingReviewController: RouteCollection {
         return try await query.sort(\.$id, .descending).limit(500).all().map { SchoolingApplicationDTO($0) }
     }
 
-    /// `accept` (the line is added to a schooling batch by the relief module) or `reject` with a reason.
+    /// `accept` into a 金秋助学 batch (the line checked by every rule of the relief module, its
+    /// refusal answered as the batch's would be) or `reject` with a reason.
     @Sendable func act(req: Request) async throws -> SchoolingApplicationDTO {
         let scope = try req.scope
         try scope.require(scope.role.filesHouseholds)
@@ -206,8 +209,22 @@ struct SchoolingReviewController: RouteCollection {
         var v = Validator()
         let action = v.code(input.action, "action", SchoolingStep.self, required: true)
         let reason = action == .reject ? v.text(input.reason, "reason", required: true, max: 500) : nil
+        if action == .accept, input.batchId == nil { v.add("batchId", "required") }
         try v.check()
         guard a.state == "submitted" else { throw HouseholdWorkflow.refusal("outOfOrder", ["action": action!.rawValue, "state": a.state]) }
+        if action == .accept {
+            let batch = try await ReliefBatchController.batch(req, input.batchId!)
+            guard let program = try await ReliefProgram.find(batch.programID, on: req.db), program.kind == .autumnSchooling else {
+                throw AppError.invalid([FieldIssue("batchId", "notSchooling", "error.assistance.notSchoolingBatch")])
+            }
+            // The grade the application gives is the child's grade now.
+            if let child = try await HardshipPerson.find(a.personID, on: req.db), child.schoolGrade != a.grade {
+                child.schoolGrade = a.grade
+                try await child.save(on: req.db)
+            }
+            _ = try await ReliefBatchController.add(req, batch: batch, .init(householdID: a.householdID, personID: a.personID))
+            a.batchID = batch.id
+        }
         a.state = action == .accept ? "accepted" : "rejected"
         a.reason = reason
         try await a.save(on: req.db)
