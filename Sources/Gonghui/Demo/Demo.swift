@@ -79,6 +79,7 @@ enum Demo {
             let jianwai = try await Organization.query(on: app.db).filter(\.$kind == .street).filter(\.$name ~~ "建外").first()
             _ = try await AppealSeeder(db: app.db, progress: phase).seed(count: 240, days: 90, focus: jianwai?.id)
             _ = try await AssistanceSeeder(db: app.db, cipher: app.fieldCipher, progress: phase).seed(count: 60, focus: jianwai?.id)
+            _ = try await ReliefSeeder(db: app.db, cipher: app.fieldCipher, progress: phase).seed(years: 1)
             try await ensureAccounts(app)
             printSignIns(config, fresh: seeded)
             try await app.execute()

@@ -140,5 +140,6 @@ struct SeedCommand: AsyncCommand {
             .seed(count: [.demo: 240, .city: 20_000, .beijing: 200_000][scale] ?? 240, days: scale == .demo ? 90 : 365)
         _ = try await AssistanceSeeder(db: app.db, cipher: app.fieldCipher, progress: { console.info($0) })
             .seed(count: [.demo: 60, .city: 1_000, .beijing: 8_000][scale] ?? 60)
+        _ = try await ReliefSeeder(db: app.db, cipher: app.fieldCipher, progress: { console.info($0) }).seed(years: scale == .beijing ? 5 : 1)
     }
 }

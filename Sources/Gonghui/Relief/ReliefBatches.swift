@@ -83,7 +83,7 @@ enum ReliefBatches {
 
     /// Pays every reserved line: a `pay` entry each with the bank's reference; a line the bank
     /// refused releases its reservation instead.
-    static func pay(_ batch: ReliefBatch, program: ReliefProgram, input: ReliefActionInput, staffID: Int, on tx: any Database) async throws {
+    static func pay(_ batch: ReliefBatch, program: ReliefProgram, input: ReliefActionInput, staffID: Int?, on tx: any Database) async throws {
         let batchID = try batch.requireID()
         guard let fund = try await Fund.find(program.fundID, on: tx) else { throw AppError.notFound }
         var answers: [Int: ReliefActionInput.Payment] = [:]
