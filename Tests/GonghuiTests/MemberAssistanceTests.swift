@@ -43,8 +43,14 @@ import VaporTesting
             let made = try await app.send(.POST, "/api/v1/me/schooling-applications", me, json: apply)
             #expect(made.status == .created, "\(made.body.string)")
             #expect(try await app.send(.POST, "/api/v1/me/schooling-applications", me, json: apply).status == .conflict)
-            // The union's side: the street sees it and accepts; another district does not.
+            // The admission letter, from the member's phone; the street reads it, another district cannot.
             let appID = try #require(made.json["id"] as? Int)
+            let letter = try await app.testing().sendRequest(.POST, "/api/v1/me/schooling-applications/\(appID)/attachments", headers: me,
+                                                             body: ByteBuffer(string: "%PDF-1.4\n%%EOF\n"))
+            #expect(letter.status == .created, "\(letter.body.string)")
+            #expect(try await app.send(.GET, "/api/v1/schooling-applications/\(appID)/attachments", jianwai).body.string.contains("sha256"))
+            #expect(try await app.send(.GET, "/api/v1/schooling-applications/\(appID)/attachments", try await app.token("haidian")).status == .notFound)
+            // The union's side: the street sees it and accepts; another district does not.
             #expect(try await app.send(.GET, "/api/v1/schooling-applications", try await app.token("haidian")).body.string == "[]")
             #expect(try await app.send(.POST, "/api/v1/schooling-applications/\(appID)/actions", try await app.token("haidian"), json: "{\"action\":\"accept\"}").status == .notFound)
             #expect(try await app.send(.POST, "/api/v1/schooling-applications/\(appID)/actions", jianwai, json: "{\"action\":\"reject\"}").problemFields == ["reason"])

@@ -177,7 +177,7 @@ enum AttachmentRoutes {
             let (body, name) = try upload(req)
             let a = try await req.db.transaction { tx in
                 let a = try await Attachments.save(body, fileName: name, ownerKind: ownerKind, ownerID: ownerID, orgID: org.requireID(),
-                                                   staffID: req.optionalScope?.staffID, memberID: nil, app: req.application, on: tx)
+                                                   staffID: req.optionalScope?.staffID, memberID: req.signedInMember?.id, app: req.application, on: tx)
                 try await req.audit.record("attachment.upload", targetType: ownerKind, targetID: ownerID, org: org,
                                            details: ["file": a.fileName, "sha256": a.sha256], on: tx)
                 return a
