@@ -158,6 +158,11 @@ import VaporTesting
             #expect(bad.headers.contentType?.description.hasPrefix("application/problem+json") == true)
             #expect(Set(bad.problemFields) == ["category", "causes[0]", "householdSize", "annualIncomeYuan",
                                                "members[0].name", "members[0].relation", "members[0].idNumber"])
+            // A household of none, with an income: a 422 naming the size (it crashed the server dividing by it).
+            let empty = try await app.send(.POST, "/api/v1/hardship-households", jianwai, json: """
+                {"memberId":\(member.id),"category":"deep","causes":["illness"],"householdSize":0,"annualIncomeYuan":0}
+                """)
+            #expect(empty.status == .unprocessableEntity && Set(empty.problemFields) == ["householdSize"], "\(empty.body.string)")
             // The test suggests deep; relative without a reason is refused, with one it stands.
             let noReason = try await app.send(.POST, "/api/v1/hardship-households", jianwai, json: Self.fileJSON(memberId: member.id, category: "relative"))
             #expect(noReason.problemFields == ["categoryReason"])

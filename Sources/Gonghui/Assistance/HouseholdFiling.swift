@@ -176,7 +176,7 @@ struct HouseholdFiling {
         }
         // The income test suggests a category; another needs a reason.
         var suggested: HouseholdCategory?
-        if let org, let size, let income {
+        if let org, let size, (1...20).contains(size), let income {
             let net = max(0, income - (expenses.medical + expenses.disability + expenses.schooling + expenses.housing + expenses.other))
             suggested = IncomeTest.suggest(perCapitaFen: net / Int64(size) / 12, dibaoFen: try await Dibao.monthlyFen(for: org, year: today.year, on: db))
         }

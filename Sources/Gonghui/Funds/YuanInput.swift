@@ -20,19 +20,37 @@ struct YuanInput: Codable, Sendable, Equatable {
 }
 
 extension Validator {
-    /// The amount in fen, or nil with the field's problem noted: not a number or more than two
-    /// decimals (format), negative or beyond ¥10 billion (range).
-    mutating func fen(_ value: YuanInput?, _ field: String, required: Bool) -> Int64? {
-        guard let value, !value.text.trimmingCharacters(in: .whitespaces).isEmpty else {
+    /// The one reading of an API's or a form's yuan into fen: at most two decimals (`yuan`), not
+    /// negative and, when `positive`, above zero (`positive`), at most ¥10 billion (`tooLarge`).
+    mutating func fen(text: String?, _ field: String, required: Bool, positive: Bool) -> Int64? {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
             if required { add(field, "required") }
             return nil
         }
-        do { return try Money.fen(yuan: value.text) } catch {
-            switch error {
-            case .format: add(field, "format")
-            case .negative, .tooLarge: add(field, "range", nil, ["min": "0", "max": "10000000000"])
+        do {
+            let fen = try Money.fen(yuan: text)
+            if positive && fen == 0 {
+                add(field, "positive", "error.funds.positive")
+                return nil
             }
-            return nil
+            return fen
+        } catch .negative {
+            add(field, "positive", "error.funds.positive")
+        } catch .tooLarge {
+            add(field, "tooLarge", "error.funds.tooLarge")
+        } catch {
+            add(field, "yuan", "relief.error.yuanFormat")
         }
+        return nil
+    }
+
+    /// An amount that may be zero (an income, an expense).
+    mutating func fen(_ value: YuanInput?, _ field: String, required: Bool) -> Int64? {
+        fen(text: value?.text, field, required: required, positive: false)
+    }
+
+    /// A `…Yuan` number decoded as `Decimal` (the relief API): the same reading.
+    mutating func yuan(_ value: Decimal?, _ field: String, required: Bool = false, positive: Bool = true) -> Int64? {
+        fen(text: value.map { "\($0)" }, field, required: required, positive: positive)
     }
 }

@@ -2,31 +2,6 @@ import Foundation
 import GonghuiCore
 import Vapor
 
-extension Validator {
-    /// A `…Yuan` number of the API as fen: at most two decimals, not negative, never through floating point.
-    mutating func yuan(_ value: Decimal?, _ field: String, required: Bool = false, positive: Bool = true) -> Int64? {
-        guard let value else {
-            if required { add(field, "required") }
-            return nil
-        }
-        do {
-            let fen = try Money.fen(yuan: "\(value)")
-            if positive && fen == 0 {
-                add(field, "positive", "error.funds.positive")
-                return nil
-            }
-            return fen
-        } catch .negative {
-            add(field, "positive", "error.funds.positive")
-        } catch .tooLarge {
-            add(field, "tooLarge", "error.funds.tooLarge")
-        } catch {
-            add(field, "yuan", "relief.error.yuanFormat")
-        }
-        return nil
-    }
-}
-
 struct ReliefProgramInput: Content {
     var kind: String?
     var year: Int?

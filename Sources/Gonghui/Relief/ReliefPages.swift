@@ -152,9 +152,7 @@ struct ReliefPages: RouteCollection {
 
     /// The form's yuan as fen, or the field's message.
     static func yuan(_ text: String?, _ v: inout Validator) -> Int64? {
-        guard let text, !text.isEmpty else { return nil }
-        do { return try Money.fen(yuan: text) } catch { v.add("amountYuan", "yuan", "relief.error.yuanFormat") }
-        return nil
+        v.fen(text: text, "amountYuan", required: false, positive: false)
     }
 
     @Sendable func allocate(req: Request) async throws -> Response {
