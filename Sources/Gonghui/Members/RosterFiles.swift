@@ -42,6 +42,7 @@ enum RosterFiles {
         switch job.kind {
         case "enterprises": try scope.require(scope.role.keepsLedger)
         case "sites": try scope.require(scope.role.keepsSites)
+        case "settlements": try scope.require(scope.role == .cityAdmin)
         default: try scope.require(scope.role.keepsMembers)
         }
         return job

@@ -124,7 +124,7 @@ struct ImportJobDTO: Content {
 /// `gonghui import members FILE --org ORG_ID`: a progress bar and a closing summary.
 struct ImportCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "kind", help: "What to import: members, enterprises or sites") var kind: String
+        @Argument(name: "kind", help: "What to import: members, enterprises, sites or settlements") var kind: String
         @Argument(name: "file", help: "A .csv (UTF-8 or GB18030) or .xlsx roster") var file: String
         @Option(name: "org", help: "members: the grassroots union's id; enterprises: the district or street the ledger rows belong under; sites: the node rows without a managing union go to") var org: Int?
         @Option(name: "lang", help: "Language of the problem report: zh-Hans (default) or en") var lang: String?
@@ -135,8 +135,12 @@ struct ImportCommand: AsyncCommand {
     var help: String { "Imports a roster file into a grassroots union, reporting every bad or duplicate row." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        if signature.kind == "enterprises" || signature.kind == "sites" { return try await importUnder(using: context, signature: signature) }
-        guard signature.kind == "members" else { throw CreateAdminCommand.Failure(description: "import: the kind is 'members', 'enterprises' or 'sites'") }
+        if signature.kind == "enterprises" || signature.kind == "sites" || signature.kind == "settlements" {
+            return try await importUnder(using: context, signature: signature)
+        }
+        guard signature.kind == "members" else {
+            throw CreateAdminCommand.Failure(description: "import: the kind is 'members', 'enterprises', 'sites' or 'settlements'")
+        }
         guard let orgID = signature.org else { throw CreateAdminCommand.Failure(description: "--org: the grassroots union's id is required") }
         let app = context.application
         guard let union = try await Organization.find(orgID, on: app.db) else {
@@ -182,9 +186,12 @@ struct ImportCommand: AsyncCommand {
 extension ImportCommand {
     /// `gonghui import enterprises FILE --org DISTRICT_OR_STREET_ID` and `gonghui import sites FILE --org NODE_ID`.
     func importUnder(using context: CommandContext, signature: Signature) async throws {
-        let sites = signature.kind == "sites"
-        guard let orgID = signature.org else { throw CreateAdminCommand.Failure(description: "--org: the id of the node the rows go under is required") }
+        let sites = signature.kind == "sites", settlements = signature.kind == "settlements"
         let app = context.application
+        let cityID = try await Organization.query(on: app.db).filter(\.$kind == .city).first()?.id
+        guard let orgID = signature.org ?? (settlements ? cityID : nil) else {
+            throw CreateAdminCommand.Failure(description: "--org: the id of the node the rows go under is required")
+        }
         guard let root = try await Organization.find(orgID, on: app.db), sites || [.city, .district, .street].contains(root.kind) else {
             throw CreateAdminCommand.Failure(description: "--org \(orgID): not a city, district or street federation")
         }
@@ -200,7 +207,18 @@ extension ImportCommand {
             FileHandle.standardError.write(Data(String(format: "\r%3d%%  %d rows  %d imported  %d duplicates  %d bad", percent, rows, imported, duplicates, failed).utf8))
         }
         let finished: ImportJob
-        if sites {
+        if settlements {
+            let job = try await SettlementImports.makeJob(root: root, staffID: nil, fileName: name, totalBytes: size, on: app.db)
+            finished = await SettlementImports.execute(job: job, path: path, root: root, app: app, lang: lang, actor: nil, ip: nil, removeFile: false) { o, read, total in
+                show(o.rowsRead, o.imported, o.duplicates, o.failed, read, total)
+            }
+            let dto = try await SettlementImports.dto(finished, on: app.db)
+            if finished.state != "failed" {
+                let counts = ClaimOutcome.settlement.map { "\($0.rawValue) \(dto.counts[$0.rawValue] ?? 0)" }.joined(separator: ", ")
+                FileHandle.standardError.write(Data("\n".utf8))
+                context.console.info("Claims by outcome: \(counts); paid ¥\(dto.paidYuan).")
+            }
+        } else if sites {
             let job = try await SiteFiles.makeJob(root: root, staffID: nil, fileName: name, totalBytes: size, on: app.db)
             finished = await SiteFiles.execute(job: job, path: path, root: root, app: app, lang: lang, actor: nil, ip: nil, removeFile: false) { o, read, total in
                 show(o.rowsRead, o.imported, o.duplicates, o.failed, read, total)

@@ -270,8 +270,8 @@ extension MemberPages {
         let org = try await Organization.find(job.orgID, on: req.db)
         return try await req.view.render("members/job", JobPage(page: req.pageContext(), job: ImportJobDTO(job), orgName: org?.name ?? "",
                                                                 stateLabel: req.t("import.state.\(job.state)"),
-                                                                title: req.t(["enterprises": "ledger.import", "sites": "sites.import"][job.kind] ?? "members.import"),
-                                                                backHref: ["enterprises": "/console/enterprises/import", "sites": "/console/sites/import"][job.kind]
+                                                                title: req.t(["enterprises": "ledger.import", "sites": "sites.import", "settlements": "mutualAid.import"][job.kind] ?? "members.import"),
+                                                                backHref: ["enterprises": "/console/enterprises/import", "sites": "/console/sites/import", "settlements": "/console/mutual-aid"][job.kind]
                                                                     ?? "/console/members/import"))
     }
 
