@@ -153,9 +153,7 @@ enum AidApplications {
             try await db.transaction { tx in
                 if claim.state == "review", let planID = claim.planID, let memberID = claim.memberID, let plan = try await AidPlan.find(planID, on: tx) {
                     // A sampled claim had counted against the caps when it was adjudicated: give it back.
-                    _ = try await AidClaims.lockedUsage(plan: plan, memberID: memberID, on: tx)
-                    try await AidClaims.addUsage([UsageKey(plan: planID, member: memberID): (-claim.benefitFen, -1)],
-                                                 totals: [TotalKey(member: memberID, kind: plan.kind.rawValue): -claim.benefitFen], on: tx)
+                    try await AidClaims.giveBack(plan: plan, memberID: memberID, fen: claim.benefitFen, on: tx)
                     try await AidClaims.tally([claim], sign: -1, on: tx)
                     claim.benefitFen = 0
                 }

@@ -79,6 +79,18 @@ enum AidClaims {
         }
     }
 
+    /// Gives a claim's benefit back to the member's caps (a sampled claim rejected after it was counted).
+    static func giveBack(plan: AidPlan, memberID: Int, fen: Int64, on tx: any Database) async throws {
+        let sql = tx as! any SQLDatabase
+        try await sql.raw("""
+            UPDATE mutual_aid_usage SET used_fen = used_fen - \(bind: fen), claims = claims - 1
+            WHERE plan_id = \(bind: plan.requireID()) AND member_id = \(bind: memberID)
+            """).run()
+        try await sql.raw("""
+            UPDATE mutual_aid_totals SET used_fen = used_fen - \(bind: fen) WHERE member_id = \(bind: memberID) AND kind = \(bind: plan.kind.rawValue)
+            """).run()
+    }
+
     /// Locks and reads what a member has used of a plan's caps (yearly, total).
     static func lockedUsage(plan: AidPlan, memberID: Int, on tx: any Database) async throws -> (yearly: Int64, total: Int64) {
         let sql = tx as! any SQLDatabase
