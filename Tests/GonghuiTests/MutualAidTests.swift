@@ -163,4 +163,27 @@ import VaporTesting
             #expect(a1.paidYuan + b1.paidYuan == 10000)
         }
     }
+
+    @Test func aFileWithoutAColumnOrNotASpreadsheetIsRefusedAtOnceNamingWhatIsMissing() async throws {
+        try await withApp { app in
+            _ = try await Fixture.make(app)
+            let admin = try await app.token("admin")
+            func post(_ contents: String) async throws -> TestingHTTPResponse {
+                let boundary = "----gonghui-aid"
+                let body = "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\nContent-Type: text/csv\r\n\r\n\(contents)\r\n--\(boundary)--\r\n"
+                var headers = admin
+                headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=\(boundary)")
+                return try await app.testing().sendRequest(.POST, "/api/v1/settlement-imports", headers: headers, body: ByteBuffer(string: body))
+            }
+            let missing = try await post("idNumber,settlementNumber,visitType,visitDate,totalYuan,insurancePaidYuan\n")
+            #expect(missing.status == .unprocessableEntity)
+            #expect(missing.body.string.contains("个人自付"))
+            #expect(missing.headers.contentType?.description.contains("problem+json") == true)
+            let junk = try await post("PK\u{03}\u{04}not really a zip")
+            #expect(junk.status == .unprocessableEntity, "\(junk.body.string)")
+            #expect(try await post("").status == .unprocessableEntity)
+            #expect(try await ImportJob.query(on: app.db).filter(\.$kind == "settlements").count() == 0)
+            #expect(try await app.send(.POST, "/api/v1/settlement-imports", try await app.token("chaoyang"), json: "{}").status == .forbidden)
+        }
+    }
 }

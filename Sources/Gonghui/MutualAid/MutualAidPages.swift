@@ -132,8 +132,8 @@ struct MutualAidPages: RouteCollection {
         do {
             let job = try await SettlementImports.start(req, root: root, fileName: file.filename, body: file.data)
             return req.redirect(to: "/console/imports/\(job.id ?? 0)")
-        } catch let error as AppError where error.status == .conflict {
-            return try await render(req, errors: req.fieldMessages(error), status: .conflict)
+        } catch let error as AppError where error.status == .conflict || error.status == .unprocessableEntity {
+            return try await render(req, errors: req.fieldMessages(error), status: error.status)
         }
     }
 

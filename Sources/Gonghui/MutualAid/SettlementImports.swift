@@ -2,6 +2,7 @@ import Fluent
 import FluentSQL
 import Foundation
 import GonghuiCore
+import Spreadsheet
 import Vapor
 
 /// A settlement import as the console, the API and the command line see it.
@@ -50,10 +51,30 @@ enum SettlementImports {
                                    counts: counts, paidYuan: Decimal(fen: paid), message: job.message, createdAt: job.createdAt, finishedAt: job.finishedAt)
     }
 
+    /// Refuses at once a file that is not a spreadsheet, is empty or lacks a column, naming what is missing.
+    static func checkHeader(path: String, req: Request) throws {
+        let missing: [String]
+        do {
+            let reader = try Spreadsheet.open(path: path, limits: ImportLimits.spreadsheet)
+            guard let header = try reader.next() else { throw AppError.invalid([FieldIssue("file", "empty", "error.import.empty")]) }
+            let found = Set(header.cells.compactMap { SettlementImporter.aliases[Normalize.singleLine($0).lowercased()] })
+            missing = SettlementImporter.required.filter { !found.contains($0.0) }.map(\.1)
+        } catch let error as SpreadsheetError {
+            throw AppError.invalid([FieldIssue("file", "unreadable", "error.import.unreadable", ["detail": error.code.rawValue])])
+        }
+        guard missing.isEmpty else {
+            throw AppError.invalid([FieldIssue("file", "missingColumns", "error.import.missingColumns", ["columns": missing.joined(separator: "、")])])
+        }
+    }
+
     static func start(_ req: Request, root: Organization, fileName: String, body: ByteBuffer) async throws -> ImportJob {
         let scope = try req.scope
-        let job = try await makeJob(root: root, staffID: scope.staffID, fileName: fileName, totalBytes: body.readableBytes, on: req.db)
         let path = try await RosterFiles.saveUpload(req, body)
+        do { try checkHeader(path: path, req: req) } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+        let job = try await makeJob(root: root, staffID: scope.staffID, fileName: fileName, totalBytes: body.readableBytes, on: req.db)
         let app = req.application
         let lang = req.lang
         let actor = (scope.staffID, scope.username)
