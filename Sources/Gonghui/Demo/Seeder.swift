@@ -141,5 +141,7 @@ struct SeedCommand: AsyncCommand {
         _ = try await AssistanceSeeder(db: app.db, cipher: app.fieldCipher, progress: { console.info($0) })
             .seed(count: [.demo: 60, .city: 1_000, .beijing: 8_000][scale] ?? 60)
         _ = try await ReliefSeeder(db: app.db, cipher: app.fieldCipher, progress: { console.info($0) }).seed(years: scale == .beijing ? 5 : 1)
+        _ = try await MutualAidSeeder(db: app.db, cipher: app.fieldCipher, localizer: app.localizer, progress: { console.info($0) })
+            .seed(members: [.demo: 400, .city: 20_000, .beijing: 200_000][scale] ?? 400)
     }
 }

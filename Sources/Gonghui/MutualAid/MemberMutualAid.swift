@@ -80,6 +80,8 @@ struct MemberMutualAidController: RouteCollection {
 enum MutualAidModule: AppModule {
     static func configure(_ app: Application) throws {
         app.addMigrations([CreateMutualAid()])
+        app.asyncCommands.use(BenchClaimsCommand(), as: "bench-claims")
+        app.asyncCommands.use(SampleSettlementsCommand(), as: "sample-settlements")
     }
 
     static func routes(_ routes: ModuleRoutes) throws {
