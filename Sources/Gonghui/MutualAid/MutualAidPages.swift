@@ -88,8 +88,9 @@ struct MutualAidPages: RouteCollection {
         var plans: [PlanRow] = []
         for p in try await AidPlan.query(on: req.db).filter(\.$year == q.year).sort(\.$kind).all() {
             let b = try await FundsLedger.budget(p.fundID, org: p.orgID, on: req.db)
-            var rule = req.t("mutualAid.rule", ["deductible": Money.yuan(p.deductibleFen), "ratio": String(Double(p.ratioBP) / 100), "yearly": Money.yuan(p.yearlyCapFen)])
-            if let t = p.totalCapFen { rule += " · " + req.t("mutualAid.ruleTotal", ["total": Money.yuan(t)]) }
+            let ratio = p.ratioBP % 100 == 0 ? String(p.ratioBP / 100) : String(Double(p.ratioBP) / 100)
+            var rule = req.t("mutualAid.rule", ["deductible": Money.display(p.deductibleFen), "ratio": ratio, "yearly": Money.display(p.yearlyCapFen)])
+            if let t = p.totalCapFen { rule += " · " + req.t("mutualAid.ruleTotal", ["total": Money.display(t)]) }
             plans.append(PlanRow(id: p.id ?? 0, name: p.name, kind: req.t("mutualAid.kind.\(p.kind.rawValue)"), admission: req.t("mutualAid.admission.\(p.admission)"),
                                  rule: rule, available: Money.display(b?.availableFen ?? 0), paid: Money.display(b?.paidFen ?? 0)))
         }
