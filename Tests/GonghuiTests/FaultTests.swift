@@ -90,7 +90,11 @@ import VaporTesting
                 try await configure(again, app.gonghui)
                 let verdict = await Readiness.check(again, on: again.eventLoopGroup.any(), within: .seconds(30))
                 try await again.asyncShutdown()
-                try await app.db.sql.raw("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET default_transaction_read_only', current_database()); END $$").run()
+                // A connection the pool opens from now on starts read-only: the reset runs in a transaction made read-write first.
+                try await app.db.transaction { tx in
+                    try await tx.sql.raw("SET TRANSACTION READ WRITE").run()
+                    try await tx.sql.raw("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET default_transaction_read_only', current_database()); END $$").run()
+                }
                 #expect(verdict == "database is read-only")
             } else {
                 try await SQLiteTuning.onEveryConnection(app, "PRAGMA query_only = 1")
