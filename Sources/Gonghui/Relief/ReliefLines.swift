@@ -147,7 +147,7 @@ enum ReliefLines {
                 let name = v.text(input.name, "name", required: true, max: 30)
                 var parsed: ResidentID?
                 if let raw = input.idNumber, !raw.isEmpty {
-                    do { parsed = try ResidentID(parsing: raw, today: today, minimumAge: 0) } catch { v.add("idNumber", "format", "error.field.idNumber") }
+                    do { parsed = try ResidentID(parsing: raw, today: today, minimumAge: 0) } catch { v.add("idNumber", "format", "error.member.idNumber.format") }
                 } else { v.add("idNumber", "required") }
                 if input.amountFen == nil { v.add("amountYuan", "required") }
                 if let name, let parsed, v.issues.isEmpty { people[n] = (name, parsed) } else { early[n] = AppError.invalid(v.issues) }
