@@ -93,6 +93,15 @@ import VaporTesting
             #expect(plans.first?["yearlyLeftYuan"] as? Double == 0)
             #expect(plans.first?["totalLeftYuan"] as? Double == 5000)
             #expect((mine["claims"] as? [[String: Any]])?.count == 5)
+            // The same on the phone page, after the SMS sign-in of the card page.
+            var (phone, _) = try await MemberPageTests.visitor(app, "/member")
+            #expect(try await phone.get("/member/mutual-aid").status == .seeOther)
+            _ = try await phone.post("/member/code", ["phone": "13811110001"])
+            let signedIn = try await phone.post("/member/login", ["phone": "13811110001", "code": try #require(capture.lastCode())])
+            phone.cookie = try #require(ConsoleSession.cookie(from: signedIn))
+            let phonePage = try await phone.get("/member/mutual-aid").body.string
+            #expect(phonePage.contains("我的医疗互助") && phonePage.contains("本年度剩余额度") && phonePage.contains("已达封顶"), "\(phonePage)")
+            #expect(phonePage.contains("¥0.00") && !phonePage.contains(a.idNumber))
             // Payouts: the fund must hold the money; a failed payment goes back and is issued again.
             #expect(try await app.send(.POST, "/api/v1/mutual-aid-plans/\(planID)/budget", admin, json: #"{"amountYuan":5000}"#).status == .created)
             let short = try await app.send(.POST, "/api/v1/mutual-aid-payouts", admin, json: "{\"planId\":\(planID)}")

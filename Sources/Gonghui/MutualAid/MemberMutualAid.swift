@@ -36,11 +36,15 @@ struct MemberMutualAidController: RouteCollection {
     }
 
     @Sendable func show(req: Request) async throws -> MyAidDTO {
-        let member = try req.member
+        try await Self.summary(try req.member, on: req.db)
+    }
+
+    /// What the member's phone shows, through the API and the `/member/mutual-aid` page alike.
+    static func summary(_ member: Member, on db: any Database) async throws -> MyAidDTO {
         let memberID = try member.requireID()
         let year = ShanghaiClock.today().year
-        let plans = try await AidPlan.query(on: req.db).filter(\.$year >= year - 1).sort(\.$year, .descending).sort(\.$kind).all()
-        let sql = req.db as! any SQLDatabase
+        let plans = try await AidPlan.query(on: db).filter(\.$year >= year - 1).sort(\.$year, .descending).sort(\.$kind).all()
+        let sql = db as! any SQLDatabase
         var used: [Int: Int64] = [:]
         for r in try await sql.raw("SELECT plan_id, used_fen FROM mutual_aid_usage WHERE member_id = \(bind: memberID)").all() {
             used[try r.decode(column: "plan_id", as: Int.self)] = try r.decode(column: "used_fen", as: Int64.self)
@@ -51,7 +55,7 @@ struct MemberMutualAidController: RouteCollection {
         }
         var out: [MyAidDTO.Plan] = []
         for p in plans {
-            guard let cover = try await AidCover.cover(p, member: member, on: req.db) else { continue }
+            guard let cover = try await AidCover.cover(p, member: member, on: db) else { continue }
             let u = used[p.id!] ?? 0
             let t = totals[p.kind.rawValue] ?? 0
             out.append(.init(id: p.id!, kind: p.kind.rawValue, name: p.name, year: p.year, coverFrom: p.coverFrom, coverTo: p.coverTo, admission: p.admission,
@@ -60,7 +64,7 @@ struct MemberMutualAidController: RouteCollection {
                              totalCapYuan: p.totalCapFen.map { Decimal(fen: $0) }, totalLeftYuan: p.totalCapFen.map { Decimal(fen: max(0, $0 - t)) },
                              byApplication: p.kind.byApplication))
         }
-        let claims = try await AidClaim.query(on: req.db).filter(\.$memberID == memberID).sort(\.$id, .descending).limit(100).all()
+        let claims = try await AidClaim.query(on: db).filter(\.$memberID == memberID).sort(\.$id, .descending).limit(100).all()
         return MyAidDTO(plans: out, claims: claims.map(AidClaimDTO.init))
     }
 
@@ -94,6 +98,7 @@ enum MutualAidModule: AppModule {
         try routes.staffAPI.register(collection: AidStatsController())
         try routes.memberAPI.register(collection: MemberMutualAidController())
         try routes.console.register(collection: MutualAidPages())
+        try routes.pages.register(collection: MemberMutualAidPage())
         let claimFiles: AttachmentRoutes.Authorize = { req, id in
             guard let c = try await AidClaim.find(id, on: req.db) else { throw AppError.notFound }
             if let member = req.signedInMember {
