@@ -30,7 +30,7 @@ struct ModuleRoutes {
 enum Modules {
     /// In dependency order: a module comes after the modules it uses.
     static let all: [any AppModule.Type] = [FilesModule.self, FundsModule.self, NoticesModule.self, AppealAttachments.self, AssistanceModule.self,
-                                               AssistanceUpkeepModule.self, ReliefModule.self, MutualAidModule.self]
+                                               AssistanceUpkeepModule.self, ReliefModule.self, MutualAidModule.self, RightsModule.self]
 }
 
 extension Application {

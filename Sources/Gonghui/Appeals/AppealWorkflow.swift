@@ -264,12 +264,13 @@ struct AppealSweeper: LifecycleHandler {
         // and a sweep writing beside them would take SQLite's write lock from under them.
         let command = application.environment.arguments.dropFirst().first
         guard application.environment != .testing, command == nil || command == "serve" || command!.hasPrefix("-") else { return }
-        let db = application.db, logger = application.logger, localizer = application.localizer
+        let db = application.db, logger = application.logger, localizer = application.localizer, jobs = application.scheduledJobs
         let loop = application.eventLoopGroup.next()
         let repeated = loop.scheduleRepeatedAsyncTask(initialDelay: .seconds(30), delay: .minutes(5)) { _ in
             loop.makeFutureWithTask {
                 do { try await AppealService.sweep(on: db, now: Date(), throttle: false) } catch { logger.warning("appeal sweep failed: \(String(describing: error))") }
                 do { try await ImportRecovery.markInterrupted(on: db, localizer: localizer, everyRunning: false) } catch { logger.warning("import check failed: \(String(describing: type(of: error)))") }
+                try? await jobs.runAll(on: db, logger: logger)
             }
         }
         task.withLockedValue { $0 = repeated }
@@ -283,10 +284,11 @@ struct AppealSweeper: LifecycleHandler {
 /// `gonghui appeals-sweep`: escalate overdue appeals and close quiet resolutions now (for cron).
 struct AppealSweepCommand: AsyncCommand {
     struct Signature: CommandSignature { init() {} }
-    var help: String { "Escalates overdue appeals to the parent unit and closes resolutions nobody answered in 7 days." }
+    var help: String { "Escalates overdue appeals to the parent unit, closes resolutions nobody answered in 7 days, and runs every other clock (contracts coming into force, …)." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
         try await AppealService.sweep(on: context.application.db, now: Date(), throttle: false)
+        try await context.application.scheduledJobs.runAll(on: context.application.db)
         context.console.info("appeals swept")
     }
 }
