@@ -84,6 +84,8 @@ import VaporTesting
             let street = try await ConsoleSession.signIn(app, "jianwai")
             let filePage = try await street.get("/console/assistance/\(id)").body.string
             #expect(filePage.contains("他家有车") && filePage.contains("139****2222") && !filePage.contains("13911112222"))
+            // The objection's state in words (the template once printed the raw key).
+            #expect(filePage.contains("待答复") && !filePage.contains("assistance.objection."))
             let objection = try #require(try await PublicNoticeObjection.query(on: app.db).first())
             let answered = try await street.post("/console/assistance/\(id)/answer", ["objectionId": String(objection.id!), "answer": "车辆为残疾代步车"])
             #expect(answered.status == .seeOther)

@@ -63,6 +63,7 @@ enum DueItems {
     struct Row: Encodable {
         let item: DueItemDTO
         let kind: String
+        let rule: String
         let when: String
         let tone: String
     }
@@ -78,7 +79,7 @@ enum DueItems {
     @Sendable static func page(req: Request) async throws -> View {
         let (root, items, within) = try await items(req)
         let rows = items.map { i in
-            Row(item: i, kind: req.t("deadline.kind.\(i.subjectKind)"),
+            Row(item: i, kind: req.t("deadline.kind.\(i.subjectKind)"), rule: req.t("deadline.rule.\(i.rule)"),
                 when: i.overdue ? req.t("deadline.overdue", ["days": String(-i.daysLeft)]) : req.t("deadline.left", ["days": String(i.daysLeft)]),
                 tone: i.overdue ? "bad" : (i.daysLeft <= 7 ? "warn" : "ok"))
         }

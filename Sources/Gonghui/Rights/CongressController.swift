@@ -104,10 +104,12 @@ struct CongressController: RouteCollection {
         try v.check()
         let org = try await scope.org(input.orgId ?? scope.rootID, on: req.db)
         // Summed here: PostgreSQL answers SUM of integers as NUMERIC, which does not decode as Int.
-        let headcount = try await Enterprise.query(on: req.db).filter(\.$unionOrgID == org.requireID()).limit(1000).all().reduce(0) { $0 + $1.headcount }
+        let firms = try await Enterprise.query(on: req.db).filter(\.$unionOrgID == org.requireID()).sort(\.$id).limit(1000).all()
+        let headcount = firms.reduce(0) { $0 + $1.headcount }
         let employees = input.employees ?? max(headcount, 1)
         let c = Congress()
         c.orgID = try org.requireID()
+        c.enterpriseID = firms.count == 1 ? firms[0].id : nil
         c.kind = input.kind ?? (employees < RightsRules.assemblyBelow ? "assembly" : "congress")
         c.termYears = input.termYears!
         c.startsOn = starts.description

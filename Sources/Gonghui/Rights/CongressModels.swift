@@ -11,6 +11,8 @@ final class Congress: Model, @unchecked Sendable {
     @ID(custom: "id", generatedBy: .database) var id: Int?
     /// The union that is its working body.
     @Field(key: "org_id") var orgID: Int
+    /// The enterprise whose workers it represents (the union's firm); nil for a regional congress.
+    @OptionalField(key: "enterprise_id") var enterpriseID: Int?
     /// `congress` or `assembly`.
     @Field(key: "kind") var kind: String
     @Field(key: "term_years") var termYears: Int
@@ -112,6 +114,7 @@ final class Disclosure: Model, @unchecked Sendable {
 
     @ID(custom: "id", generatedBy: .database) var id: Int?
     @Field(key: "org_id") var orgID: Int
+    @OptionalField(key: "enterprise_id") var enterpriseID: Int?
     @OptionalField(key: "congress_id") var congressID: Int?
     @Field(key: "title") var title: String
     @Field(key: "disclosed_on") var disclosedOn: String

@@ -40,11 +40,12 @@ struct CreateRights: AsyncMigration {
             """,
             "CREATE INDEX ix_contract_events_contract ON collective_contract_events (contract_id)",
             """
-            CREATE TABLE congresses (id \(id), org_id \(org), kind TEXT NOT NULL CHECK (kind IN ('congress', 'assembly')),
+            CREATE TABLE congresses (id \(id), org_id \(org), enterprise_id BIGINT REFERENCES enterprises(id), kind TEXT NOT NULL CHECK (kind IN ('congress', 'assembly')),
               term_years INTEGER NOT NULL, starts_on TEXT NOT NULL, ends_on TEXT NOT NULL, employees INTEGER NOT NULL, staff_id BIGINT,
               created_at \(time))
             """,
             "CREATE INDEX ix_congresses_org ON congresses (org_id, ends_on)",
+            "CREATE INDEX ix_congresses_enterprise ON congresses (enterprise_id, ends_on)",
             """
             CREATE TABLE congress_representatives (id \(id), congress_id BIGINT NOT NULL REFERENCES congresses(id),
               member_id BIGINT NOT NULL REFERENCES members(id), category TEXT NOT NULL, constituency TEXT, seated_on TEXT NOT NULL, left_on TEXT)
@@ -67,10 +68,11 @@ struct CreateRights: AsyncMigration {
             """,
             "CREATE INDEX ix_congress_motions_congress ON congress_motions (congress_id)",
             """
-            CREATE TABLE workplace_disclosures (id \(id), org_id \(org), congress_id BIGINT, title TEXT NOT NULL, disclosed_on TEXT NOT NULL,
+            CREATE TABLE workplace_disclosures (id \(id), org_id \(org), enterprise_id BIGINT REFERENCES enterprises(id), congress_id BIGINT, title TEXT NOT NULL, disclosed_on TEXT NOT NULL,
               staff_id BIGINT)
             """,
             "CREATE INDEX ix_workplace_disclosures_org ON workplace_disclosures (org_id, disclosed_on)",
+            "CREATE INDEX ix_workplace_disclosures_enterprise ON workplace_disclosures (enterprise_id, disclosed_on)",
             """
             CREATE TABLE legal_aid_lawyers (id \(id), org_id \(org), name TEXT NOT NULL, firm TEXT NOT NULL, phone TEXT,
               active \(bool) NOT NULL)

@@ -22,6 +22,7 @@ enum RightsModule: AppModule {
         routes.staffAPI.get("rights-stats", use: RightsStatsRoutes.api)
         routes.staffAPI.get("due-items", use: DueItems.api)
         routes.console.get("console", "due-items", use: DueItems.page)
+        try routes.console.register(collection: RightsPages())
         let caseFiles: AttachmentRoutes.Authorize = { req, id in try await LegalCaseController.legalCase(req, id).1 }
         AttachmentRoutes.mount(routes.staffAPI, path: "legal-cases", ownerKind: "legalCase", authorize: caseFiles)
         let contractFiles: AttachmentRoutes.Authorize = { req, id in

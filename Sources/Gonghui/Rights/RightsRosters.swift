@@ -201,6 +201,8 @@ struct RightsRosterController: RouteCollection {
         let d = Disclosure()
         d.orgID = try org.requireID()
         d.congressID = input.congressId
+        let firms = try await Enterprise.query(on: req.db).filter(\.$unionOrgID == org.requireID()).limit(2).all()
+        d.enterpriseID = firms.count == 1 ? firms[0].id : nil
         d.title = title!
         d.disclosedOn = day.description
         d.staffID = scope.staffID

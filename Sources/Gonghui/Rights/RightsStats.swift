@@ -98,8 +98,8 @@ struct RightsStats {
         for row in try await sql.raw("SELECT c.state AS state, COUNT(*) AS n \(contractBase) GROUP BY c.state").all() {
             byState[try row.decode(column: "state", as: String.self)] = try row.decode(column: "n", as: Int.self)
         }
-        let congress: SQLQueryString = "EXISTS (SELECT 1 FROM congresses g WHERE g.org_id = e.union_org_id AND g.starts_on <= \(bind: t) AND g.ends_on >= \(bind: t))"
-        let disclosure: SQLQueryString = "EXISTS (SELECT 1 FROM workplace_disclosures d WHERE d.org_id = e.union_org_id AND d.disclosed_on > \(bind: today.adding(years: -1).description))"
+        let congress: SQLQueryString = "EXISTS (SELECT 1 FROM congresses g WHERE (g.enterprise_id = e.id OR g.org_id = e.union_org_id) AND g.starts_on <= \(bind: t) AND g.ends_on >= \(bind: t))"
+        let disclosure: SQLQueryString = "EXISTS (SELECT 1 FROM workplace_disclosures d WHERE (d.enterprise_id = e.id OR d.org_id = e.union_org_id) AND d.disclosed_on > \(bind: today.adding(years: -1).description))"
         let withCongress = try await count("SELECT COUNT(*) AS n \(base) AND \(congress)")
         let withDisclosure = try await count("SELECT COUNT(*) AS n \(base) AND \(disclosure)")
         let democratic = try await count("SELECT COUNT(*) AS n \(base) AND \(congress) AND \(disclosure)")
