@@ -92,6 +92,7 @@ struct CSRFMiddleware: AsyncMiddleware {
                 // own collection runs after the middleware.
                 _ = try await request.body.collect(max: limit).get()
             }
+            try MultipartGuard.check(request)
             let sent: String?
             do {
                 sent = try request.headers.first(name: "X-CSRF-Token") ?? request.content.get(String.self, at: Self.field)

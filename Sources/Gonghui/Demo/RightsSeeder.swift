@@ -169,17 +169,31 @@ struct RightsSeeder {
                 var sessions = tx.sql.insert(into: CongressSession.schema).columns("congress_id", "held_on", "present", "seated", "quorum")
                 var disclosures = tx.sql.insert(into: Disclosure.schema).columns("org_id", "enterprise_id", "congress_id", "title", "disclosed_on")
                 var anySession = false
+                var sessionCongress: [Int] = []
                 for (j, (id, f)) in zip(ids, rows).enumerated() {
                     let seats = f.headcount < RightsRules.assemblyBelow ? f.headcount : max(30, (f.headcount * 5 + 99) / 100)
                     let held = max(yearStart, starts[j].description, today.adding(days: -((j &* 17) % 300) - 1).description)
                     if (start + j) % 10 != 9 {
                         sessions = sessions.values(SQLBind(id), SQLBind(held), SQLBind(seats * 9 / 10), SQLBind(seats), SQLBind(true))
+                        sessionCongress.append(seats)
                         anySession = true
                     }
                     disclosures = disclosures.values(SQLBind(f.org), SQLBind(f.id), SQLBind(id), SQLBind("年度厂务公开：工资总额、福利费与安全生产情况"),
                                                      SQLBind(today.adding(days: -((j &* 29) % 330) - 1).description))
                 }
-                if anySession { try await sessions.run() }
+                if anySession {
+                    // Each session passed the year's work report, with 80% of the seats for.
+                    let made = try await sessions.returning("id", "congress_id").all()
+                        .map { (try $0.decode(column: "id", as: Int.self), try $0.decode(column: "congress_id", as: Int.self)) }.sorted { $0.0 < $1.0 }
+                    var resolutions = tx.sql.insert(into: CongressResolution.schema)
+                        .columns("session_id", "congress_id", "title", "votes_for", "votes_against", "votes_abstain", "passed")
+                    for ((sid, cid), seats) in zip(made, sessionCongress) {
+                        let yes = seats * 8 / 10
+                        resolutions = resolutions.values(SQLBind(sid), SQLBind(cid), SQLBind("审议通过年度工作报告"), SQLBind(yes),
+                                                         SQLBind(seats * 9 / 10 - yes), SQLBind(0), SQLBind(CongressSession.passes(votesFor: yes, seated: seats)))
+                    }
+                    try await resolutions.run()
+                }
                 if !ids.isEmpty { try await disclosures.run() }
             }
         }

@@ -204,6 +204,7 @@ enum AttachmentRoutes {
     /// The file from a multipart form (field `file`) or the raw body (name in `X-File-Name`).
     static func upload(_ req: Request) throws -> (ByteBuffer, String?) {
         if req.headers.contentType?.type == "multipart" {
+            try MultipartGuard.check(req)
             struct Form: Decodable { let file: File }
             guard let form = try? req.content.decode(Form.self) else { throw AppError.invalid([FieldIssue("file", "required")]) }
             return (form.file.data, form.file.filename)

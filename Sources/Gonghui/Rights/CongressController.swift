@@ -228,7 +228,8 @@ struct CongressController: RouteCollection {
         var v = Validator()
         let title = v.text(input.title, "title", required: true, max: 200)
         for (field, n) in [("for", input.for), ("against", input.against), ("abstain", input.abstain)] {
-            if let n { if n < 0 { v.add(field, "range", nil, ["min": "0", "max": String(s.present)]) } } else { v.add(field, "required") }
+            // Each count at most those present, so their sum cannot overflow before it is checked.
+            if let n { if n < 0 || n > s.present { v.add(field, "range", nil, ["min": "0", "max": String(s.present)]) } } else { v.add(field, "required") }
         }
         try v.check()
         let yes = input.for!, no = input.against!, abstain = input.abstain!

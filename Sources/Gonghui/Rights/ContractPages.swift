@@ -116,7 +116,7 @@ extension RightsPages {
         let today = ShanghaiClock.today().description
         let clocks = (dto.deadlines ?? []).map { Fact(label: t("deadline.clock.\($0.clock)"), value: $0.dueOn + " · " + t("deadline.rule.\($0.rule)"),
                                                       tone: $0.dueOn < today ? "bad" : "warn") }
-        let events = (dto.events ?? []).map { Fact(label: $0.date, value: t("rights.contractAction.\($0.action)"), tone: $0.note ?? "") }
+        let events = (dto.events ?? []).map { Fact(label: $0.date, value: t("rights.contractAction.\($0.action)"), tone: $0.note == "late" ? t("rights.stats.late") : ($0.note ?? "")) }
         let rounds = try await BargainingRound.query(on: req.db).filter(\.$contractID == id).sort(\.$heldOn).all().map { r in
             Fact(label: r.heldOn, value: Self.sidesText(r.representatives), tone: r.minutes ?? "")
         }

@@ -86,6 +86,11 @@ enum RightsRules {
             v.add(field, "format", "error.field.date")
             return nil
         }
+        // Years the law's clocks can be counted from and to (a term of five years from 9999 cannot).
+        guard (1950...2100).contains(d.year) else {
+            v.add(field, "range", "rights.error.year", ["min": "1950", "max": "2100"])
+            return nil
+        }
         if !future, d > today {
             v.add(field, "future", "error.field.date.future")
             return nil
