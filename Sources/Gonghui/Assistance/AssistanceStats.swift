@@ -140,8 +140,7 @@ struct AssistanceStats {
     func flows(root: Organization, from: CalendarDate, to: CalendarDate) async throws -> ([AssistanceStatsDTO.Flow], AssistanceStatsDTO.Flow) {
         let events = try await HouseholdEvent.query(on: db)
             .join(HardshipHousehold.self, on: \HouseholdEvent.$householdID == \HardshipHousehold.$id)
-            .join(Organization.self, on: \HardshipHousehold.$orgID == \Organization.$id)
-            .filter(Organization.self, \.$path >= root.path).filter(Organization.self, \.$path < root.treePath.upperBound)
+            .join(Organization.self, on: \HardshipHousehold.$orgID == \Organization.$id).joinedUnder(root)
             .filter(\.$action ~~ ["approve", "lift", "cancel", "reopen"])
             .filter(\.$at >= Self.start(of: from)).filter(\.$at < Self.start(of: to.adding(days: 1)))
             .all()

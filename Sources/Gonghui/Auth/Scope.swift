@@ -55,3 +55,10 @@ extension Request {
 
     func setScope(_ scope: Scope) { storage[ScopeKey.self] = scope }
 }
+
+extension QueryBuilder {
+    /// Rows whose joined organisation lies in `root`'s subtree (the query joins `Organization` itself).
+    func joinedUnder(_ root: Organization) -> Self {
+        filter(Organization.self, \.$path >= root.path).filter(Organization.self, \.$path < root.treePath.upperBound)
+    }
+}

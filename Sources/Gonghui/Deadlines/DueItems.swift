@@ -39,8 +39,7 @@ enum DueItems {
         let root = try await scope.org(orgID ?? scope.rootID, on: req.db)
         let today = ShanghaiClock.today()
         let horizon = today.adding(days: within).description
-        let rows = try await Deadline.query(on: req.db).join(Organization.self, on: \Deadline.$orgID == \Organization.$id)
-            .filter(Organization.self, \.$path >= root.path).filter(Organization.self, \.$path < root.treePath.upperBound)
+        let rows = try await Deadline.query(on: req.db).join(Organization.self, on: \Deadline.$orgID == \Organization.$id).joinedUnder(root)
             .filter(\.$doneOn == nil)
             .group(.or) { g in
                 g.filter(\.$dueOn <= horizon)

@@ -268,8 +268,7 @@ struct CongressController: RouteCollection {
         let paging = PageRequest(from: req, &v)
         try v.check()
         let root = try await scope.org(orgID ?? scope.rootID, on: req.db)
-        let q = Congress.query(on: req.db).join(Organization.self, on: \Congress.$orgID == \Organization.$id)
-            .filter(Organization.self, \.$path >= root.path).filter(Organization.self, \.$path < root.treePath.upperBound)
+        let q = Congress.query(on: req.db).join(Organization.self, on: \Congress.$orgID == \Organization.$id).joinedUnder(root)
         let total = try await q.count()
         let rows = try await q.sort(\.$id, .descending).range(paging.offset..<(paging.offset + paging.per)).all()
         var items: [CongressDTO] = []

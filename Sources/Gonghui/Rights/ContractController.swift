@@ -241,8 +241,7 @@ struct ContractController: RouteCollection {
         let root = try await scope.org(orgID ?? scope.rootID, on: req.db)
         let today = ShanghaiClock.today()
         try await req.application.scheduledJobs.runOne("rights.contracts", on: req.db, today: today)
-        var q = CollectiveContract.query(on: req.db).join(Organization.self, on: \CollectiveContract.$orgID == \Organization.$id)
-            .filter(Organization.self, \.$path >= root.path).filter(Organization.self, \.$path < root.treePath.upperBound)
+        var q = CollectiveContract.query(on: req.db).join(Organization.self, on: \CollectiveContract.$orgID == \Organization.$id).joinedUnder(root)
         if let days {
             q = q.filter(\.$state == .inForce).filter(\.$expiresOn <= today.adding(days: days).description).filter(\.$successorID == nil)
         } else if let state { q = q.filter(\.$state == ContractState(rawValue: state)!) }

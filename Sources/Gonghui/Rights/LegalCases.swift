@@ -286,8 +286,7 @@ struct LegalCaseController: RouteCollection {
         }
         try v.check()
         let root = try await scope.org(orgID ?? scope.rootID, on: req.db)
-        var q = LegalCase.query(on: req.db).join(Organization.self, on: \LegalCase.$orgID == \Organization.$id)
-            .filter(Organization.self, \.$path >= root.path).filter(Organization.self, \.$path < root.treePath.upperBound)
+        var q = LegalCase.query(on: req.db).join(Organization.self, on: \LegalCase.$orgID == \Organization.$id).joinedUnder(root)
         if let state { q = q.filter(\.$state == LegalCaseState(rawValue: state)!) }
         let total = try await q.count()
         let rows = try await q.sort(\.$id, .descending).range(paging.offset..<(paging.offset + paging.per)).all()

@@ -10,6 +10,7 @@ enum RightsModule: AppModule {
     static func configure(_ app: Application) throws {
         app.addMigrations([CreateDeadlines(), CreateRights()])
         app.scheduledJobs.add(ContractClock.job)
+        app.asyncCommands.use(BenchRightsCommand(), as: "bench-rights")
     }
 
     static func routes(_ routes: ModuleRoutes) throws {

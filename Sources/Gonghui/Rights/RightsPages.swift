@@ -72,7 +72,7 @@ struct RightsPages: RouteCollection {
         let scope = try req.scope
         let root = q.root
         func inRoot<M: Model>(_ query: QueryBuilder<M>) -> QueryBuilder<M> {
-            query.filter(Organization.self, \.$path >= root.path).filter(Organization.self, \.$path < root.treePath.upperBound)
+            query.joinedUnder(root)
         }
         let contracts = try await inRoot(CollectiveContract.query(on: req.db).join(Organization.self, on: \CollectiveContract.$orgID == \Organization.$id))
             .sort(\.$id, .descending).limit(20).all()

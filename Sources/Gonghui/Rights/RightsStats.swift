@@ -79,11 +79,13 @@ struct RightsStats {
         }
         let base: SQLQueryString = "FROM enterprises e JOIN organizations o ON o.id = e.org_id WHERE o.path >= \(bind: lo) AND o.path < \(bind: hi) AND \(unionised)"
         let enterprises = try await count("SELECT COUNT(*) AS n \(base)")
+        // Uncorrelated IN (…) throughout: each set is read once (a hash on PostgreSQL, an ephemeral
+        // index on SQLite). A correlated EXISTS made SQLite walk the contracts once per enterprise.
         func coveredBy(_ kind: ContractKind?) async throws -> Int {
             let k: SQLQueryString = kind.map { "AND c.kind = \(bind: $0.rawValue)" } ?? ""
             return try await count("""
-                SELECT COUNT(*) AS n \(base) AND EXISTS (SELECT 1 FROM collective_contract_enterprises ce JOIN collective_contracts c ON c.id = ce.contract_id
-                  WHERE ce.enterprise_id = e.id AND c.state = 'inForce' \(k))
+                SELECT COUNT(*) AS n \(base) AND e.id IN (SELECT ce.enterprise_id FROM collective_contract_enterprises ce
+                  JOIN collective_contracts c ON c.id = ce.contract_id WHERE c.state = 'inForce' \(k))
                 """)
         }
         let covered = try await coveredBy(nil), wage = try await coveredBy(.wage)
@@ -98,8 +100,16 @@ struct RightsStats {
         for row in try await sql.raw("SELECT c.state AS state, COUNT(*) AS n \(contractBase) GROUP BY c.state").all() {
             byState[try row.decode(column: "state", as: String.self)] = try row.decode(column: "n", as: Int.self)
         }
-        let congress: SQLQueryString = "EXISTS (SELECT 1 FROM congresses g WHERE (g.enterprise_id = e.id OR g.org_id = e.union_org_id) AND g.starts_on <= \(bind: t) AND g.ends_on >= \(bind: t))"
-        let disclosure: SQLQueryString = "EXISTS (SELECT 1 FROM workplace_disclosures d WHERE (d.enterprise_id = e.id OR d.org_id = e.union_org_id) AND d.disclosed_on > \(bind: today.adding(years: -1).description))"
+        let live: SQLQueryString = "g.starts_on <= \(bind: t) AND g.ends_on >= \(bind: t)"
+        let congress: SQLQueryString = """
+            (e.id IN (SELECT g.enterprise_id FROM congresses g WHERE g.enterprise_id IS NOT NULL AND \(live))
+             OR e.union_org_id IN (SELECT g.org_id FROM congresses g WHERE \(live)))
+            """
+        let since = today.adding(years: -1).description
+        let disclosure: SQLQueryString = """
+            (e.id IN (SELECT d.enterprise_id FROM workplace_disclosures d WHERE d.enterprise_id IS NOT NULL AND d.disclosed_on > \(bind: since))
+             OR e.union_org_id IN (SELECT d.org_id FROM workplace_disclosures d WHERE d.disclosed_on > \(bind: since)))
+            """
         let withCongress = try await count("SELECT COUNT(*) AS n \(base) AND \(congress)")
         let withDisclosure = try await count("SELECT COUNT(*) AS n \(base) AND \(disclosure)")
         let democratic = try await count("SELECT COUNT(*) AS n \(base) AND \(congress) AND \(disclosure)")
