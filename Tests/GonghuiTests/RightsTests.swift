@@ -123,6 +123,30 @@ enum RightsSupport {
         }
     }
 
+    /// Two staff renew the same expiring contract at the same moment: one new version, one 409.
+    @Test func twoRenewalsAtOnceMakeOneNewVersion() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let union = try await app.token("jwunion")
+            let made = try await app.send(.POST, "/api/v1/collective-contracts", union,
+                                          json: #"{"kind":"wage","orgId":\#(f.jianwaiUnion.id!),"title":"华联科技工资专项集体合同"}"#)
+            let id = try #require(made.json["id"] as? Int)
+            try await (app.db as! any SQLDatabase).raw("""
+                UPDATE collective_contracts SET state = 'inForce', in_force_on = \(bind: RightsSupport.day(-300)), expires_on = \(bind: RightsSupport.day(60)), term_years = 1
+                WHERE id = \(bind: id)
+                """).run()
+            let answers = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { try await app.send(.POST, "/api/v1/collective-contracts/\(id)/actions", union, json: #"{"action":"renew"}"#).status }
+                }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            #expect(answers.filter { $0 == .created }.count == 1, "\(answers)")
+            #expect(answers.filter { $0 == .conflict }.count == 3, "\(answers)")
+            #expect(try await CollectiveContract.query(on: app.db).filter(\.$previousID == id).count() == 1)
+        }
+    }
+
     @Test func aCongressWithoutTwoThirdsPresentCannotVoteAndVotesCannotExceedThosePresent() async throws {
         try await withApp { app in
             let f = try await Fixture.make(app)
