@@ -30,7 +30,8 @@ struct ModuleRoutes {
 enum Modules {
     /// In dependency order: a module comes after the modules it uses.
     static let all: [any AppModule.Type] = [FilesModule.self, FundsModule.self, NoticesModule.self, AppealAttachments.self, AssistanceModule.self,
-                                               AssistanceUpkeepModule.self, ReliefModule.self, MutualAidModule.self, RightsModule.self]
+                                               AssistanceUpkeepModule.self, ReliefModule.self, MutualAidModule.self, RightsModule.self,
+                                               DevelopmentModule.self]
 }
 
 extension Application {

@@ -156,6 +156,12 @@ enum PublicNotices {
         notice.dayRule = rule.rawValue
         notice.days = days
         try await notice.create(on: db)
+        try await add(lines, to: notice, on: db)
+        return notice
+    }
+
+    /// More lines on a notice (an honour's shortlist put in notice the same day it opened).
+    static func add(_ lines: [Line], to notice: PublicNotice, on db: any Database) async throws {
         for line in lines {
             let entry = PublicNoticeEntry()
             entry.noticeID = try notice.requireID()
@@ -166,7 +172,6 @@ enum PublicNotices {
             entry.held = false
             try await entry.create(on: db)
         }
-        return notice
     }
 
     /// The entries that may go on: none while the notice runs; after it, those no objection holds.

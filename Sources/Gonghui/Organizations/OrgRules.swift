@@ -224,4 +224,11 @@ enum ShanghaiClock {
         let parts = calendar.dateComponents([.year, .month, .day], from: now)
         return try! CalendarDate(year: parts.year!, month: parts.month!, day: parts.day!)
     }
+
+    /// The instant a Beijing day starts.
+    static func startOfDay(_ day: CalendarDate) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        return calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) ?? Date()
+    }
 }
