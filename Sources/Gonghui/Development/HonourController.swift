@@ -79,7 +79,7 @@ struct HonourController: RouteCollection {
         var q = HonourAward.query(on: req.db).filter(\.$revokedOn == nil)
         if let yearValue { q = q.filter(\.$year == yearValue) }
         if let honour { q = q.filter(\.$honourCode == honour) }
-        return try await q.sort(\.$year, .descending).sort(\.$id).limit(1000).all().map(HonourAwardDTO.publicRow)
+        return try await q.sort(\.$year, .descending).sort(\.$honourCode).sort(\.$id).limit(1000).all().map(HonourAwardDTO.publicRow)
     }
 
     @Sendable func titles(req: Request) async throws -> [HonourTitleDTO] {
