@@ -82,6 +82,7 @@ enum Demo {
             _ = try await ReliefSeeder(db: app.db, cipher: app.fieldCipher, progress: phase).seed(years: 1)
             _ = try await MutualAidSeeder(db: app.db, cipher: app.fieldCipher, localizer: app.localizer, progress: phase).seed(members: 400)
             _ = try await RightsSeeder(db: app.db, progress: phase).seed(casesPerYear: 60, years: 1)
+            _ = try await DevelopmentSeeder(db: app.db, progress: phase).seed(.demo)
             try await ensureAccounts(app)
             printSignIns(config, fresh: seeded)
             try await app.execute()

@@ -145,5 +145,7 @@ struct SeedCommand: AsyncCommand {
             .seed(members: [.demo: 400, .city: 20_000, .beijing: 200_000][scale] ?? 400)
         _ = try await RightsSeeder(db: app.db, progress: { console.info($0) })
             .seed(casesPerYear: [.demo: 60, .city: 2_000, .beijing: 25_000][scale] ?? 60, years: scale == .beijing ? 5 : 1)
+        _ = try await DevelopmentSeeder(db: app.db, progress: { console.info($0) })
+            .seed([.demo: .demo, .city: .city, .beijing: .beijing][scale] ?? .demo)
     }
 }

@@ -53,6 +53,9 @@ struct DevelopmentPages: RouteCollection {
         let canRun: Bool
     }
 
+    /// `2026年首都劳动奖章评选` as it is; a title without its year gets it in front.
+    static func heading(_ title: String, _ year: Int) -> String { title.contains(String(year)) ? title : "\(year) \(title)" }
+
     static func yuan(_ d: Decimal) -> String { MoneyText.yuan(NSDecimalNumber(decimal: d).doubleValue) }
 
     @Sendable func index(req: Request) async throws -> Response {
@@ -66,12 +69,12 @@ struct DevelopmentPages: RouteCollection {
         var bars: [Bar] = []
         for c in stats.campaigns.prefix(8) {
             let share = c.quota == 0 ? 0 : min(1, Double(c.awarded) / Double(c.quota))
-            bars.append(Bar(label: "\(c.year) \(c.title)", value: "\(c.awarded) / \(c.quota)", width: Int((share * 200).rounded()), y: bars.count * 28))
+            bars.append(Bar(label: Self.heading(c.title, c.year), value: "\(c.awarded) / \(c.quota)", width: Int((share * 200).rounded()), y: bars.count * 28))
         }
         let most = max(1, stats.studios.map(\.studios).max() ?? 1)
         for l in stats.studios {
             bars.append(Bar(label: req.t("development.stats.studios") + " · " + req.t("studio.level.\(l.level)"), value: "\(l.named) / \(l.studios)",
-                            width: l.studios * 200 / most, y: bars.count * 28))
+                            width: l.named * 200 / most, y: bars.count * 28))
         }
         let studios = try await Studio.query(on: req.db).join(Organization.self, on: \Studio.$orgID == \Organization.$id).joinedUnder(root)
             .sort(\.$id, .descending).limit(20).all()
@@ -88,7 +91,7 @@ struct DevelopmentPages: RouteCollection {
             honourPrizes: Self.yuan(stats.honourPrizesYuan), studioGrants: Self.yuan(stats.studioGrantsYuan), contestPrizes: Self.yuan(stats.contestPrizesYuan),
             bars: bars, barsHeight: max(28, bars.count * 28 + 6),
             campaigns: stats.campaigns.map { c in
-                Row(id: c.id, title: "\(c.year) \(c.title)", org: campaignOrgs[visible.first { $0.id == c.id }?.orgID ?? 0]?.name ?? "",
+                Row(id: c.id, title: Self.heading(c.title, c.year), org: campaignOrgs[visible.first { $0.id == c.id }?.orgID ?? 0]?.name ?? "",
                     state: c.rulesMet ? req.t("honour.rulesGreen") : req.t("honour.rulesRed"), tone: c.rulesMet ? "ok" : "bad",
                     detail: "\(req.t("honour.nominations")) \(c.nominated) · \(req.t("honour.state.awarded")) \(c.awarded) / \(c.quota)")
             },
@@ -209,6 +212,7 @@ struct DevelopmentPages: RouteCollection {
 
         let page: PageContext
         let campaign: HonourCampaignDTO
+        let heading: String
         let rules: [Rule]
         let nominations: [Nomination]
         let categories: [FormField.Choice]
@@ -248,7 +252,7 @@ struct DevelopmentPages: RouteCollection {
                               now: req.t("honour.rule.now", ["share": Self.percent(r.share), "count": String(r.count)]), met: r.met)
         }
         return try await req.view.render("development/campaign", CampaignPage(
-            page: req.pageContext(), campaign: dto, rules: rules,
+            page: req.pageContext(), campaign: dto, heading: Self.heading(c.title, c.year), rules: rules,
             nominations: list.map { n in
                 let flags = ["women", "nonPublic", "migrant", "newForms"].filter { n.flag($0) }.map { req.t("honour.category.\($0)") }.joined(separator: "、")
                 return .init(id: n.id, name: n.name, employer: n.employer, org: n.orgName ?? "", category: req.t("honour.category.\(n.category)"), flags: flags,

@@ -17,6 +17,7 @@ struct StudioContestPages: RouteCollection {
         routes.get("contests", ":id", use: contest)
         routes.post("contests", ":id", "scores", use: score)
         routes.post("contests", ":id", "publish", use: publish)
+        routes.get("contests", ":id", "promotions", use: DevelopmentController().promotions)
     }
 
     // MARK: studios
@@ -220,7 +221,7 @@ struct StudioContestPages: RouteCollection {
         var lines = results.results.prefix(500).map { r in
             ContestPage.Line(registrationId: r.registrationId, rank: r.rank.map(String.init) ?? "", name: r.name, union: r.unionName,
                              scores: stages.map { "\($0.name) \(r.scores[$0.code].map { "\($0)" } ?? "—")" }.joined(separator: " · "),
-                             total: r.total.map { "\($0)" } ?? "", medal: r.medal.map { req.t("contest.medal.\($0)") } ?? "", promoted: r.promoted)
+                             total: r.total.map { String(format: "%.2f", NSDecimalNumber(decimal: $0).doubleValue) } ?? "", medal: r.medal.map { req.t("contest.medal.\($0)") } ?? "", promoted: r.promoted)
         }
         let unions = try await ApplicationService.orgNames(waiting.map(\.orgID), on: req.db)
         lines += waiting.map { r in
