@@ -298,7 +298,7 @@ struct DevelopmentSeeder {
             past.state = .published
             try await past.save(on: tx)
         }
-        let open = try await make(city, trade: "焊工", level: "city", capacity: max(registrations * 4 / 5, 100), closes: Date().addingTimeInterval(21 * 86_400), state: .open,
+        let open = try await make(city, trade: "焊工", level: "city", capacity: max(registrations * 5 / 4, 200), closes: Date().addingTimeInterval(21 * 86_400), state: .open,
                                   prizes: [1_000_000, 500_000, 300_000])
         let many = try await members(registrations, skip: 10)
         try await register(open, Array(many.prefix(open.capacity)))
