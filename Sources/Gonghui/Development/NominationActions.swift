@@ -111,7 +111,7 @@ enum NominationActions {
         if let notice {
             try await PublicNotices.add(lines, to: notice, on: tx)
         } else {
-            let made = try await PublicNotices.open(kind: "honour", refID: c.requireID(), org: org, title: "\(c.year) \(c.title)",
+            let made = try await PublicNotices.open(kind: "honour", refID: c.requireID(), org: org, title: DevelopmentPages.heading(c.title, c.year),
                                                     days: c.noticeDays, rule: PublicNotices.DayRule(rawValue: c.dayRule) ?? .calendar,
                                                     lines: lines, today: today, on: tx)
             c.noticeID = try made.requireID()
