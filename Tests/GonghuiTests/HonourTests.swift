@@ -170,4 +170,23 @@ enum DevelopmentSupport {
             #expect(try await app.auditCount("honour.campaign.override") == 1)
         }
     }
+
+    /// Everyone nominated for 北京大工匠 stays in the talent pool, whatever became of the nomination; another district sees none of them.
+    @Test func everyoneNominatedForMasterCraftsmanEntersThePool() async throws {
+        try await withApp { app in
+            let f = try await Fixture.make(app)
+            let admin = try await app.token("admin")
+            let made = try await app.send(.POST, "/api/v1/honour-campaigns", admin, json: #"{"title":"第四届北京大工匠选树","year":2026,"quota":30}"#)
+            #expect(made.status == .created && made.json["honour"] as? String == "bjCraftsman" && made.json["prizeYuan"] as? Double == 30000, "\(made.body.string)")
+            let id = try #require(made.json["id"] as? Int)
+            let m = try await MemberScopeAndPrivacyTests.member(app, seq: 331, union: f.jianwaiUnion, staff: "jwunion", phone: "13900139031", name: "韩焊工")
+            let n = try await app.send(.POST, "/api/v1/honour-campaigns/\(id)/nominations", try await app.token("jwunion"),
+                                       json: #"{"memberId":\#(m.id),"category":"frontLine","citation":"航天焊接"}"#)
+            let nid = try #require(n.json["id"] as? Int)
+            #expect(try await app.send(.POST, "/api/v1/nominations/\(nid)/actions", admin, json: #"{"action":"reject","reason":"入围未当选"}"#).status == .ok)
+            let pool = DevelopmentSupport.array(try await app.send(.GET, "/api/v1/craftsman-pool", try await app.token("chaoyang")))
+            #expect(pool.map { $0["name"] as? String } == ["韩焊工"] && pool.first?["state"] as? String == "rejected")
+            #expect(DevelopmentSupport.array(try await app.send(.GET, "/api/v1/craftsman-pool", try await app.token("haidian"))).isEmpty)
+        }
+    }
 }
